@@ -1,0 +1,46 @@
+# The verbs people type. `make test` on a fresh machine installs what it needs and runs everything.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+PROTO_FILES := $(shell find proto/akri_proto -name '*.proto' | sort)
+HANDWRITTEN := services tests scripts
+
+.PHONY: setup proto lint typecheck contracts unit integration test bench demo clean
+
+setup:
+	@bash scripts/setup.sh
+
+## proto: regenerate the Python for every .proto (messages, gRPC stubs and their .pyi)
+proto: setup
+	@$(PY) -m akri_proto.generate
+
+lint: setup
+	$(VENV)/bin/ruff check $(HANDWRITTEN) proto/akri_proto/generate.py
+	$(VENV)/bin/ruff format --check $(HANDWRITTEN) proto/akri_proto/generate.py
+
+typecheck: setup
+	$(VENV)/bin/mypy services tests proto/akri_proto/generate.py
+
+contracts: setup
+	$(VENV)/bin/lint-imports
+
+unit: setup
+	$(PY) -m pytest tests/unit -q
+
+integration: setup
+	$(PY) -m pytest tests/integration -q
+
+## test: lint, types, import contracts and every test
+test: lint typecheck contracts
+	$(PY) -m pytest tests/unit tests/integration -q
+
+## bench: benchmarks that print medians, p95 and memory
+bench: setup
+	$(PY) -m pytest tests/bench -q -s -p no:randomly
+
+## demo: a debugEcho handler and `akri discover --watch` while the demo toggles the device
+demo: setup
+	$(PY) scripts/demo.py $(ARGS)
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,1 @@
+"""Discovery: endpoints, one request per Configuration, merged device lists, desired Instances."""

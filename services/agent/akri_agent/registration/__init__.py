@@ -1,0 +1,1 @@
+"""Registration: the ``v0.Registration`` server on ``agent-registration.sock``."""

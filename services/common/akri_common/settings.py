@@ -1,0 +1,71 @@
+"""Reading typed settings from the environment, once, in a process's ``__main__``.
+
+Each process declares a frozen ``Settings`` dataclass of its own and builds it with these readers,
+which raise ``SettingsError`` naming the variable and the value when something is missing or wrong.
+Names follow what upstream's Helm chart sets (``AGENT_NODE_NAME``, ``DISCOVERY_HANDLERS_DIRECTORY``…).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+class SettingsError(ValueError):
+    """An environment variable that is missing or cannot be read; restarting will not help."""
+
+    def __init__(self, name: str, value: str | None, reason: str) -> None:
+        self.name = name
+        self.value = value
+        shown = "unset" if value is None else repr(value)
+        super().__init__(f"environment variable {name}: {reason} (it is {shown})")
+
+
+class Environment:
+    """Typed reads over a mapping of environment variables (``os.environ`` in production)."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self._env = env
+
+    def string(self, name: str, default: str | None = None) -> str:
+        value = self._env.get(name)
+        if value is None or value == "":
+            if default is None:
+                raise SettingsError(name, value, "is required")
+            return default
+        return value
+
+    def optional(self, name: str) -> str | None:
+        value = self._env.get(name)
+        return value if value else None
+
+    def path(self, name: str, default: str | None = None) -> Path:
+        return Path(self.string(name, default))
+
+    def boolean(self, name: str, default: bool | None = None) -> bool:
+        value = self._env.get(name)
+        if value is None or value == "":
+            if default is None:
+                raise SettingsError(name, value, "is required (true or false)")
+            return default
+        lowered = value.strip().lower()
+        if lowered in _TRUE:
+            return True
+        if lowered in _FALSE:
+            return False
+        raise SettingsError(name, value, "expected true or false")
+
+    def integer(self, name: str, default: int, *, minimum: int = 0, maximum: int = 65535) -> int:
+        value = self._env.get(name)
+        if value is None or value == "":
+            return default
+        try:
+            number = int(value)
+        except ValueError:
+            raise SettingsError(name, value, "expected a whole number") from None
+        if not minimum <= number <= maximum:
+            raise SettingsError(name, value, f"expected a number from {minimum} to {maximum}")
+        return number

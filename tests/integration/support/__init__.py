@@ -1,0 +1,1 @@
+"""Helpers for tests that run Akri-py components as real processes."""
