@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PROTO_FILES := $(shell find proto/akri_proto -name '*.proto' | sort)
 HANDWRITTEN := services tests scripts
 
-.PHONY: setup proto lint typecheck contracts unit integration test bench demo clean
+.PHONY: setup proto crds lint typecheck contracts unit integration test bench demo clean
 
 setup:
 	@bash scripts/setup.sh
@@ -13,6 +13,10 @@ setup:
 ## proto: regenerate the Python for every .proto (messages, gRPC stubs and their .pyi)
 proto: setup
 	@$(PY) -m akri_proto.generate
+
+## crds: regenerate the CRD YAML in helm/akri/crds from the Python schemas
+crds: setup
+	@$(PY) -m akri_common.crds.schema --out helm/akri/crds
 
 lint: setup
 	$(VENV)/bin/ruff check $(HANDWRITTEN) proto/akri_proto/generate.py
@@ -36,11 +40,12 @@ test: lint typecheck contracts
 
 ## bench: benchmarks that print medians, p95 and memory
 bench: setup
-	$(PY) -m pytest tests/bench -q -s -p no:randomly
+	@bash scripts/setup.sh --runtime
+	AKRI_RUNTIME_PYTHON=$(CURDIR)/.venv-runtime/bin/python $(PY) -m pytest tests/bench -q -s
 
 ## demo: a debugEcho handler and `akri discover --watch` while the demo toggles the device
 demo: setup
 	$(PY) scripts/demo.py $(ARGS)
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .venv-runtime .mypy_cache .ruff_cache .pytest_cache

@@ -19,6 +19,20 @@ if ((${#missing[@]})); then
 fi
 
 python=${PYTHON:-python3}
+
+# `setup.sh --runtime` builds .venv-runtime: the services with their runtime dependencies only, as
+# an image would install them, so that benchmarks measure memory without the development tools.
+if [ "${1:-}" = "--runtime" ]; then
+  stamp=.venv-runtime/.akri-setup-$(sha256sum pyproject.toml | cut -c1-16)
+  if [ ! -f "$stamp" ]; then
+    echo "setup: installing akri-py with runtime dependencies only into .venv-runtime"
+    rm -rf .venv-runtime
+    "$python" -m venv .venv-runtime
+    .venv-runtime/bin/python -m pip install -q --disable-pip-version-check -e '.[agent,debug-echo,cli]'
+    touch "$stamp"
+  fi
+  exit 0
+fi
 if [ ! -x .venv/bin/python ]; then
   echo "setup: creating .venv"
   "$python" -m venv .venv

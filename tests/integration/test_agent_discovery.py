@@ -17,7 +17,7 @@ from akri_common.crds.configuration import Configuration, parse_configuration
 from akri_common.crds.naming import device_hash
 from akri_common.ids import DeviceId, NodeName
 
-from tests.integration.support.processes import Child, ProcessGroup, wait_for
+from tests.support.processes import Child, ProcessGroup, wait_for
 
 NODE = NodeName("node-a")
 SHARED_NAMES = {"akri-debug-echo-8120fe", "akri-debug-echo-a19705"}

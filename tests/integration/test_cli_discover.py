@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.support.processes import ProcessGroup, wait_for
+from tests.support.processes import ProcessGroup, wait_for
 
 CONFIGURATION = textwrap.dedent(
     """\

@@ -51,14 +51,22 @@ class ProcessGroup:
         self._children: list[Child] = []
 
     async def start(
-        self, module: str, *args: str, env: Mapping[str, str] | None = None, name: str | None = None
+        self,
+        module: str,
+        *args: str,
+        env: Mapping[str, str] | None = None,
+        name: str | None = None,
+        python: str = sys.executable,
     ) -> Child:
-        """Runs ``python -m module args`` with ``env`` added to this process's environment."""
+        """Runs ``python -m module args`` with ``env`` added to this process's environment.
+
+        ``python`` defaults to the test's interpreter; benchmarks pass the runtime-only one.
+        """
         label = name or module.rsplit(".", 1)[-1]
         log_path = self._logs / f"{len(self._children) + 1:02d}-{label}.log"
         with log_path.open("wb") as log:
             proc = await asyncio.create_subprocess_exec(
-                sys.executable,
+                python,
                 "-m",
                 module,
                 *args,
