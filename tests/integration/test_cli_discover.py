@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
 import textwrap
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.support.processes import ProcessGroup, wait_for
 
@@ -88,8 +90,6 @@ async def test_direct_endpoint_prints_the_instances(
         "json",
     )
     assert code == 0, err
-    import json
-
     doc = json.loads(out)
     assert [i["name"] for i in doc["instances"]] == NAMES
     first = doc["instances"][0]
@@ -114,8 +114,6 @@ async def test_hosting_the_registration_socket(
     processes: ProcessGroup, sockets_dir: Path, config_file: Path, tmp_path: Path
 ) -> None:
     """Without --endpoint, akri discover plays the agent: handlers register with it."""
-    import yaml
-
     cli = asyncio.create_task(
         akri(
             "discover",

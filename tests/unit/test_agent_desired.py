@@ -5,6 +5,7 @@ from __future__ import annotations
 from akri_agent.discovery.desired import desired_instances, merge_properties
 from akri_agent.discovery.model import Device, Endpoint, EndpointDevices, EndpointKind
 from akri_common.crds.configuration import Configuration, DiscoveryHandlerInfo
+from akri_common.crds.instance import OwnerConfiguration
 from akri_common.ids import ConfigurationName, DeviceId, HandlerName, NodeName
 
 NODE = NodeName("node-a")
@@ -87,8 +88,6 @@ def test_configuration_wins_on_property_clash() -> None:
 
 
 def test_manifest_is_owned_by_the_configuration() -> None:
-    from akri_common.crds.instance import OwnerConfiguration
-
     lists = [EndpointDevices(_endpoint("/a.sock", shared=True), _devices("foo0"))]
     (wanted,) = desired_instances(_configuration(), lists, node=NODE)
     manifest = wanted.manifest(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import filecmp
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 from akri_proto import generate
@@ -13,8 +14,8 @@ from akri_proto.podresources.v1 import api_pb2 as podresources
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
 
-def _method_paths(module: object) -> set[str]:
-    file = module.DESCRIPTOR  # type: ignore[attr-defined]
+def _method_paths(module: ModuleType) -> set[str]:
+    file = module.DESCRIPTOR
     return {
         f"/{service.full_name}/{method.name}"
         for service in file.services_by_name.values()
@@ -38,13 +39,14 @@ def _method_paths(module: object) -> set[str]:
         (podresources, "/v1.PodResourcesLister/Get"),
     ],
 )
-def test_wire_paths(module: object, path: str) -> None:
+def test_wire_paths(module: ModuleType, path: str) -> None:
     assert path in _method_paths(module)
 
 
 def test_discover_streams_responses() -> None:
     method = discovery.DESCRIPTOR.services_by_name["DiscoveryHandler"].methods_by_name["Discover"]
-    assert method.server_streaming and not method.client_streaming
+    assert method.server_streaming
+    assert not method.client_streaming
     method = deviceplugin.DESCRIPTOR.services_by_name["DevicePlugin"].methods_by_name[
         "ListAndWatch"
     ]
@@ -111,10 +113,11 @@ def test_discovery_enum_and_optional_bytes() -> None:
     assert not discovery.ByteData().HasField("vec")
     assert discovery.ByteData(vec=b"").HasField("vec")
     properties = discovery.DiscoverRequest.DESCRIPTOR.fields_by_name["discovery_properties"]
+    assert properties.message_type is not None
     assert properties.message_type.GetOptions().map_entry
 
 
-KUBELET_FIELDS = {
+KUBELET_FIELDS: dict[tuple[ModuleType, str], dict[str, tuple[int, str, bool]]] = {
     (deviceplugin, "RegisterRequest"): {
         "version": (1, "string", False),
         "endpoint": (2, "string", False),
@@ -148,9 +151,9 @@ KUBELET_FIELDS = {
 }
 
 
-@pytest.mark.parametrize(("module", "message"), sorted(KUBELET_FIELDS, key=lambda k: k[1]))
-def test_kubelet_fields(module: object, message: str) -> None:
-    descriptor = module.DESCRIPTOR.message_types_by_name[message]  # type: ignore[attr-defined]
+@pytest.mark.parametrize(("module", "message"), list(KUBELET_FIELDS))
+def test_kubelet_fields(module: ModuleType, message: str) -> None:
+    descriptor = module.DESCRIPTOR.message_types_by_name[message]
     assert _fields(descriptor) == KUBELET_FIELDS[(module, message)]
 
 
