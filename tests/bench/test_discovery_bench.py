@@ -14,11 +14,11 @@ import time
 from pathlib import Path
 
 import pytest
+
 from akri_agent.discovery.manager import ConfigurationKey, DiscoveryManager
 from akri_agent.registration.server import RegistrationServer
 from akri_common.crds.configuration import parse_configuration
 from akri_common.ids import NodeName
-
 from tests.bench.figures import latency_line, rss_mib
 from tests.support.processes import ProcessGroup, wait_for
 

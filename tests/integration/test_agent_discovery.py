@@ -11,12 +11,12 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+
 from akri_agent.discovery.manager import ConfigurationKey, DiscoveryManager
 from akri_agent.registration.server import RegistrationServer
 from akri_common.crds.configuration import Configuration, parse_configuration
 from akri_common.crds.naming import device_hash
 from akri_common.ids import DeviceId, NodeName
-
 from tests.support.processes import Child, ProcessGroup, wait_for
 
 NODE = NodeName("node-a")

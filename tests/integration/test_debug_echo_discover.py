@@ -7,8 +7,9 @@ from pathlib import Path
 
 import grpc
 import pytest
+
+from akri_common.devices import Device
 from akri_debug_echo.handler import DebugEchoHandler
-from akri_handler_sdk.devices import Device
 from akri_handler_sdk.testing import leftover_tasks, serve_for_test, socket_directory
 
 DETAILS = "descriptions:\n- foo0\n- foo1\n"

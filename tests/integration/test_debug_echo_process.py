@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
+
 from akri_handler_sdk.testing import (
     RecordingAgent,
     leftover_tasks,

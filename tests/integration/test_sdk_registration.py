@@ -10,7 +10,8 @@ from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from pathlib import Path
 
 import pytest
-from akri_handler_sdk.devices import Device
+
+from akri_common.devices import Device
 from akri_handler_sdk.errors import ServeError
 from akri_handler_sdk.registration import Registrar
 from akri_handler_sdk.server import serving

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import grpc
 import pytest
-from akri_handler_sdk.devices import Device
+
+from akri_common.devices import Device
 from akri_handler_sdk.errors import InvalidDetailsError
 from akri_handler_sdk.filewatch import file_changes
 from akri_handler_sdk.testing import leftover_tasks, serve_for_test, socket_directory

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from akri_agent.discovery.desired import desired_instances, merge_properties
-from akri_agent.discovery.model import Device, Endpoint, EndpointDevices, EndpointKind
+from akri_agent.discovery.model import Endpoint, EndpointDevices, EndpointKind
 from akri_common.crds.configuration import Configuration, DiscoveryHandlerInfo
 from akri_common.crds.instance import OwnerConfiguration
+from akri_common.devices import Device
 from akri_common.ids import ConfigurationName, DeviceId, HandlerName, NodeName
 
 NODE = NodeName("node-a")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from akri_agent.discovery.errors import UnresolvedPropertyError
 from akri_agent.discovery.properties import KeyRefError, KeyRefMissingError, resolve_properties
 from akri_common.crds.configuration import DiscoveryProperty, KeyRef

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from akri_agent.discovery.backoff import Backoff
 from akri_agent.discovery.model import Endpoint, EndpointKind
 from akri_agent.discovery.registry import EndpointRegistry

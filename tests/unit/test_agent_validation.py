@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from akri_agent.discovery.model import Device
+
 from akri_agent.discovery.validation import MAX_ID_LENGTH, accept_devices
+from akri_common.devices import Device
 from akri_common.ids import DeviceId
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 import yaml
+
 from akri_common.crds import schema
 
 CRDS = Path(__file__).resolve().parents[2] / "helm" / "akri" / "crds"

@@ -5,12 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
+from akri_common.devices import Device
 from akri_common.settings import SettingsError
 from akri_debug_echo.availability import devices_for, is_online
 from akri_debug_echo.details import DebugEchoDetails, parse_details
 from akri_debug_echo.handler import DebugEchoHandler
 from akri_debug_echo.settings import DebugEchoSettings
-from akri_handler_sdk.devices import Device
 from akri_handler_sdk.errors import InvalidDetailsError
 from akri_handler_sdk.protocol import DiscoveryHandler
 

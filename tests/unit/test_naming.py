@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from akri_common.crds.naming import cdi_name, device_hash, env_suffix, instance_name, resource_name
 from akri_common.ids import ConfigurationName, DeviceId, NodeName
 

@@ -7,11 +7,12 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
+
 from akri_proto import generate
 from akri_proto.deviceplugin.v1beta1 import api_pb2 as deviceplugin
 from akri_proto.discovery.v0 import discovery_pb2 as discovery
 from akri_proto.podresources.v1 import api_pb2 as podresources
-from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
 
 def _method_paths(module: ModuleType) -> set[str]:

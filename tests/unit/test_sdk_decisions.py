@@ -8,6 +8,7 @@ import struct
 from pathlib import Path
 
 import pytest
+
 from akri_common.settings import SettingsError
 from akri_handler_sdk.endpoints import endpoint_for
 from akri_handler_sdk.errors import InvalidDetailsError

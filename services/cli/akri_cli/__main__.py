@@ -9,10 +9,9 @@ import socket
 import sys
 from pathlib import Path
 
+from akri_cli.discover import CommandError, DiscoverOptions, discover
 from akri_common.ids import NodeName
 from akri_common.logging import configure
-
-from akri_cli.discover import CommandError, DiscoverOptions, discover
 
 
 def parser() -> argparse.ArgumentParser:

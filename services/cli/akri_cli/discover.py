@@ -17,15 +17,15 @@ from typing import Any, TextIO
 from urllib.parse import urlsplit
 
 import yaml
+
 from akri_agent.discovery.errors import InvalidDiscoveryDetailsError, UnresolvedPropertyError
 from akri_agent.discovery.manager import ConfigurationKey, DiscoveryManager, DiscoveryState
 from akri_agent.discovery.model import Endpoint, EndpointKind
 from akri_agent.registration.server import RegistrationServer
+from akri_cli.render import document, dump
 from akri_common.crds.configuration import Configuration, parse_configuration
 from akri_common.crds.errors import InvalidResourceError
 from akri_common.ids import HandlerName, NodeName
-
-from akri_cli.render import document, dump
 
 
 class CommandError(Exception):

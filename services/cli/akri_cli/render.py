@@ -11,6 +11,7 @@ import json
 from typing import Any
 
 import yaml
+
 from akri_agent.discovery.desired import DesiredInstance
 from akri_agent.discovery.manager import DiscoveryState
 

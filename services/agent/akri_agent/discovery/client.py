@@ -11,15 +11,16 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping
 
 import grpc
-from akri_common.ids import DeviceId
-from akri_proto.discovery.v0 import discovery_pb2, discovery_pb2_grpc
 
 from akri_agent.discovery.errors import (
     HandlerStreamLostError,
     HandlerUnreachableError,
     InvalidDiscoveryDetailsError,
 )
-from akri_agent.discovery.model import Device, DeviceSpec, Endpoint, Mount
+from akri_agent.discovery.model import Endpoint
+from akri_common.devices import Device
+from akri_common.grpc.discovery_wire import devices_from_response, discover_request
+from akri_proto.discovery.v0 import discovery_pb2_grpc
 
 CHANNEL_OPTIONS = (
     # A UDS has no real authority; upstream's handlers accept any.
@@ -34,20 +35,14 @@ async def discover(
     endpoint: Endpoint, *, details: str, properties: Mapping[str, bytes | None]
 ) -> AsyncIterator[tuple[Device, ...]]:
     """Yields every device list the endpoint sends until the stream ends (then raises)."""
-    request = discovery_pb2.DiscoverRequest(
-        discovery_details=details,
-        discovery_properties={
-            key: discovery_pb2.ByteData() if value is None else discovery_pb2.ByteData(vec=value)
-            for key, value in properties.items()
-        },
-    )
+    request = discover_request(details, properties)
     received = False
     async with grpc.aio.insecure_channel(endpoint.target, options=CHANNEL_OPTIONS) as channel:
         stub = discovery_pb2_grpc.DiscoveryHandlerStub(channel)
         try:
             async for response in stub.Discover(request, wait_for_ready=False):
                 received = True
-                yield tuple(device_from_proto(d) for d in response.devices)
+                yield devices_from_response(response)
         except grpc.aio.AioRpcError as err:
             raise _translate(err, endpoint=endpoint.address, received=received) from err
     if received:
@@ -69,20 +64,3 @@ def _translate(
     if received:
         return HandlerStreamLostError(endpoint=endpoint, detail=detail)
     return HandlerUnreachableError(endpoint=endpoint, detail=detail)
-
-
-def device_from_proto(device: discovery_pb2.Device) -> Device:
-    return Device(
-        id=DeviceId(device.id),
-        properties=dict(device.properties),
-        mounts=tuple(
-            Mount(container_path=m.container_path, host_path=m.host_path, read_only=m.read_only)
-            for m in device.mounts
-        ),
-        device_specs=tuple(
-            DeviceSpec(
-                container_path=s.container_path, host_path=s.host_path, permissions=s.permissions
-            )
-            for s in device.device_specs
-        ),
-    )

@@ -12,12 +12,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from akri_agent.discovery.model import EndpointDevices
 from akri_common.crds.configuration import Configuration
 from akri_common.crds.instance import InstanceSpec, OwnerConfiguration, instance_manifest
 from akri_common.crds.naming import cdi_name, device_hash, instance_name
-from akri_common.ids import InstanceName, NodeName
-
-from akri_agent.discovery.model import Device, EndpointDevices
+from akri_common.devices import Device
+from akri_common.ids import DeviceId, InstanceName, NodeName
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ def desired_instances(
     wanted: dict[InstanceName, DesiredInstance] = {}
     for entry in sorted(lists, key=lambda e: e.endpoint.uid):
         for device in entry.devices:
-            digest = device_hash(device.id, shared=entry.endpoint.shared, node=node)
+            digest = device_hash(DeviceId(device.id), shared=entry.endpoint.shared, node=node)
             name = instance_name(configuration.name, digest)
             if name in wanted:
                 continue

@@ -13,8 +13,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import structlog
-from akri_common.crds.configuration import Configuration
-from akri_common.ids import ConfigurationName, NodeName
 
 from akri_agent.discovery.desired import DesiredInstance, desired_instances
 from akri_agent.discovery.errors import DiscoveryError
@@ -22,6 +20,8 @@ from akri_agent.discovery.model import Endpoint
 from akri_agent.discovery.properties import KeyRefLookup, literal_only, resolve_properties
 from akri_agent.discovery.registry import EndpointRegistry
 from akri_agent.discovery.request import DiscoveryRequest, RequestSpec
+from akri_common.crds.configuration import Configuration
+from akri_common.ids import ConfigurationName, NodeName
 
 log = structlog.get_logger(__name__)
 

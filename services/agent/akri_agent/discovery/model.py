@@ -1,16 +1,17 @@
-"""Plain values the discovery core works with: handler endpoints and discovered devices.
+"""Plain values the discovery core works with: handler endpoints and the lists they report.
 
-Protobuf messages are converted into these at the gRPC edge (``client.py``, ``registration``); nothing
-past that edge sees a generated class.
+Protobuf messages are converted at the gRPC edge (``client.py``, ``registration``); nothing past
+that edge sees a generated class. Devices are ``akri_common.devices.Device`` values, the same type
+handlers report.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from akri_common.ids import DeviceId, HandlerName
+from akri_common.devices import Device
+from akri_common.ids import HandlerName
 
 
 class EndpointKind(enum.Enum):
@@ -38,30 +39,6 @@ class Endpoint:
         if self.kind is EndpointKind.UDS:
             return f"unix://{self.address}"
         return self.address.removeprefix("http://").removeprefix("https://").rstrip("/")
-
-
-@dataclass(frozen=True)
-class Mount:
-    container_path: str
-    host_path: str
-    read_only: bool = False
-
-
-@dataclass(frozen=True)
-class DeviceSpec:
-    container_path: str
-    host_path: str
-    permissions: str = ""
-
-
-@dataclass(frozen=True)
-class Device:
-    """One device as a handler reported it."""
-
-    id: DeviceId
-    properties: Mapping[str, str] = field(default_factory=dict)
-    mounts: tuple[Mount, ...] = ()
-    device_specs: tuple[DeviceSpec, ...] = ()
 
 
 @dataclass(frozen=True)

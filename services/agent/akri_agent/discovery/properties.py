@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 
-from akri_common.crds.configuration import DiscoveryProperty, KeyRef
-
 from akri_agent.discovery.errors import UnresolvedPropertyError
+from akri_common.crds.configuration import DiscoveryProperty, KeyRef
 
 ResolvedProperties = dict[str, bytes | None]
 

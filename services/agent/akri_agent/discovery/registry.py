@@ -6,9 +6,8 @@ the entry. Pure bookkeeping; the manager decides what to do when an endpoint com
 
 from __future__ import annotations
 
-from akri_common.ids import HandlerName
-
 from akri_agent.discovery.model import Endpoint
+from akri_common.ids import HandlerName
 
 
 class EndpointRegistry:

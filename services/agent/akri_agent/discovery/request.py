@@ -16,7 +16,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import structlog
-from akri_common.ids import HandlerName
 
 from akri_agent.discovery import client
 from akri_agent.discovery.backoff import Backoff
@@ -26,8 +25,10 @@ from akri_agent.discovery.errors import (
     HandlerUnreachableError,
     InvalidDiscoveryDetailsError,
 )
-from akri_agent.discovery.model import Device, Endpoint, EndpointDevices
+from akri_agent.discovery.model import Endpoint, EndpointDevices
 from akri_agent.discovery.validation import Problem, accept_devices
+from akri_common.devices import Device
+from akri_common.ids import HandlerName
 
 log = structlog.get_logger(__name__)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from akri_agent.discovery.model import Device
+from akri_common.devices import Device
 
 MAX_ID_LENGTH = 1024
 MAX_PROPERTY_LENGTH = 64 * 1024

@@ -18,10 +18,10 @@ from urllib.parse import urlsplit
 
 import grpc
 import structlog
-from akri_common.ids import HandlerName
-from akri_proto.discovery.v0 import discovery_pb2, discovery_pb2_grpc
 
 from akri_agent.discovery.model import Endpoint, EndpointKind
+from akri_common.ids import HandlerName
+from akri_proto.discovery.v0 import discovery_pb2, discovery_pb2_grpc
 
 log = structlog.get_logger(__name__)
 

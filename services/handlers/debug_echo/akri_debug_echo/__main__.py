@@ -6,11 +6,10 @@ import os
 import sys
 
 from akri_common.settings import SettingsError
-from akri_handler_sdk import run
-from akri_handler_sdk.runner import EXIT_BAD_SETTINGS
-
 from akri_debug_echo.handler import NAME, DebugEchoHandler
 from akri_debug_echo.settings import DebugEchoSettings
+from akri_handler_sdk import run
+from akri_handler_sdk.runner import EXIT_BAD_SETTINGS
 
 
 def main() -> None:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from akri_handler_sdk import Device
-
 from akri_debug_echo.details import DebugEchoDetails
+from akri_handler_sdk import Device
 
 OFFLINE_MARKER = "OFFLINE"
 DESCRIPTION_PROPERTY = "DEBUG_ECHO_DESCRIPTION"

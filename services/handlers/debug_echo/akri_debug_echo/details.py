@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import yaml
+
 from akri_handler_sdk import InvalidDetailsError
 
 

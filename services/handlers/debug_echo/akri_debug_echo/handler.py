@@ -7,11 +7,11 @@ from collections.abc import AsyncGenerator, Mapping
 from pathlib import Path
 
 import structlog
-from akri_handler_sdk import Device, file_changes
 
 from akri_debug_echo.availability import devices_for, is_online, read_availability
 from akri_debug_echo.details import DebugEchoDetails, parse_details
 from akri_debug_echo.settings import DebugEchoSettings
+from akri_handler_sdk import Device, file_changes
 
 log = structlog.get_logger(__name__)
 

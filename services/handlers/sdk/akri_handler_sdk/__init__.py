@@ -6,7 +6,7 @@ it changes; the SDK serves ``v0.DiscoveryHandler`` on ``$DISCOVERY_HANDLERS_DIRE
 stream, and sends only changes. ``akri_handler_sdk.testing`` helps test a handler over real gRPC.
 """
 
-from akri_handler_sdk.devices import Device, DeviceSpec, Mount
+from akri_common.devices import Device, DeviceSpec, Mount
 from akri_handler_sdk.errors import InvalidDetailsError, ServeError
 from akri_handler_sdk.filewatch import WatchError, file_changes
 from akri_handler_sdk.protocol import DiscoveryHandler

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 
-from akri_handler_sdk.devices import Device, canonical
+from akri_common.devices import Device
+
+
+def canonical(devices: Sequence[Device]) -> tuple[Device, ...]:
+    """The list in a stable order (by id), so that a mere reordering is not taken for a change."""
+    return tuple(sorted(devices, key=lambda device: device.id))
 
 
 def changed(previous: tuple[Device, ...] | None, current: Sequence[Device]) -> bool:

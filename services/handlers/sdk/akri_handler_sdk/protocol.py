@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Protocol, TypeVar
 
-from akri_handler_sdk.devices import Device
+from akri_common.devices import Device
 
 DetailsT = TypeVar("DetailsT")
 

@@ -25,11 +25,11 @@ from typing import Any
 
 import grpc
 import structlog
-from akri_proto.discovery.v0 import discovery_pb2 as pb
-from akri_proto.discovery.v0 import discovery_pb2_grpc as pb_grpc
 
 from akri_handler_sdk.endpoints import Endpoint
 from akri_handler_sdk.filewatch import WatchError, file_changes
+from akri_proto.discovery.v0 import discovery_pb2 as pb
+from akri_proto.discovery.v0 import discovery_pb2_grpc as pb_grpc
 
 log = structlog.get_logger(__name__)
 

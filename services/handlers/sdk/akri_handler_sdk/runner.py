@@ -15,9 +15,9 @@ from collections.abc import Mapping
 from typing import Any
 
 import structlog
+
 from akri_common.logging import configure
 from akri_common.settings import SettingsError
-
 from akri_handler_sdk.errors import ServeError
 from akri_handler_sdk.protocol import DiscoveryHandler
 from akri_handler_sdk.server import serve

@@ -18,7 +18,6 @@ from typing import Any
 
 import grpc
 import structlog
-from akri_proto.discovery.v0 import discovery_pb2_grpc as pb_grpc
 
 from akri_handler_sdk.endpoints import Endpoint, endpoint_for
 from akri_handler_sdk.errors import ServeError
@@ -26,6 +25,7 @@ from akri_handler_sdk.protocol import DiscoveryHandler
 from akri_handler_sdk.registration import Backoff, Registrar
 from akri_handler_sdk.servicer import DiscoveryServicer
 from akri_handler_sdk.settings import HandlerSettings
+from akri_proto.discovery.v0 import discovery_pb2_grpc as pb_grpc
 
 log = structlog.get_logger(__name__)
 

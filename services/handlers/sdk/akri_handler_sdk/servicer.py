@@ -15,13 +15,13 @@ from typing import Any
 
 import grpc
 import structlog
-from akri_proto.discovery.v0 import discovery_pb2 as pb
-from akri_proto.discovery.v0 import discovery_pb2_grpc as pb_grpc
 
+from akri_common.grpc.discovery_wire import properties_from_proto, response_from_devices
 from akri_handler_sdk.changes import distinct_lists
 from akri_handler_sdk.errors import InvalidDetailsError
 from akri_handler_sdk.protocol import DiscoveryHandler
-from akri_handler_sdk.wire import properties_from_proto, response_from_devices
+from akri_proto.discovery.v0 import discovery_pb2 as pb
+from akri_proto.discovery.v0 import discovery_pb2_grpc as pb_grpc
 
 log = structlog.get_logger(__name__)
 

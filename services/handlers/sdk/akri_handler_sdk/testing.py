@@ -22,14 +22,14 @@ from pathlib import Path
 from typing import Any, Self
 
 import grpc
-from akri_proto.discovery.v0 import discovery_pb2 as pb
-from akri_proto.discovery.v0 import discovery_pb2_grpc as pb_grpc
 
-from akri_handler_sdk.devices import Device
+from akri_common.devices import Device
+from akri_common.grpc.discovery_wire import devices_from_response, discover_request
 from akri_handler_sdk.protocol import DiscoveryHandler
 from akri_handler_sdk.server import Serving, serving
 from akri_handler_sdk.settings import HandlerSettings
-from akri_handler_sdk.wire import devices_from_response, discover_request
+from akri_proto.discovery.v0 import discovery_pb2 as pb
+from akri_proto.discovery.v0 import discovery_pb2_grpc as pb_grpc
 
 DEFAULT_TIMEOUT = 5.0
 

@@ -1,16 +1,16 @@
-"""The gRPC adapter's conversions between the SDK's frozen values and the v0 protobuf messages.
+"""Conversions between discovered-device values and the v0 discovery protobuf messages.
 
-This is the only module (with the servicer, registrar and test harness that call it) that knows the
-wire format; handlers see ``Device`` values and plain mappings.
+Handlers (through the SDK's servicer) and the agent (through its discovery client) both convert
+here, so the two sides of the protocol cannot drift apart; everything past this edge sees
+``Device`` values and plain mappings.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from akri_common.devices import Device, DeviceSpec, Mount
 from akri_proto.discovery.v0 import discovery_pb2 as pb
-
-from akri_handler_sdk.devices import Device, DeviceSpec, Mount
 
 
 def device_to_proto(device: Device) -> pb.Device:

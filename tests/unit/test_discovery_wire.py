@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 
 import pytest
-from akri_handler_sdk.changes import changed, distinct_lists
-from akri_handler_sdk.devices import Device, DeviceSpec, Mount
-from akri_handler_sdk.wire import (
+
+from akri_common.devices import Device, DeviceSpec, Mount
+from akri_common.grpc.discovery_wire import (
     device_from_proto,
     device_to_proto,
     devices_from_response,
@@ -15,6 +15,7 @@ from akri_handler_sdk.wire import (
     properties_from_proto,
     response_from_devices,
 )
+from akri_handler_sdk.changes import changed, distinct_lists
 from akri_proto.discovery.v0 import discovery_pb2 as pb
 
 CAMERA = Device(

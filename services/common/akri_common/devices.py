@@ -1,12 +1,13 @@
-"""The devices a handler reports: plain frozen values, independent of the wire format.
+"""Discovered devices as plain frozen values, the same on both sides of the discovery protocol.
 
-``Device``, ``Mount`` and ``DeviceSpec`` mirror the v0 protobuf messages field by field; only the gRPC
-adapter (:mod:`akri_handler_sdk.wire`) converts between the two.
+Handlers report ``Device`` values and the agent receives them; ``Device``, ``Mount`` and
+``DeviceSpec`` mirror the v0 protobuf messages field by field, and only the gRPC adapter
+(:mod:`akri_common.grpc.discovery_wire`) converts between the two.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
@@ -48,8 +49,3 @@ class Device:
         return hash(
             (self.id, tuple(sorted(self.properties.items())), self.mounts, self.device_specs)
         )
-
-
-def canonical(devices: Sequence[Device]) -> tuple[Device, ...]:
-    """The list in a stable order (by id), so that a mere reordering is not taken for a change."""
-    return tuple(sorted(devices, key=lambda device: device.id))
