@@ -2,7 +2,8 @@
 
 ``apply`` is level-based: given a Configuration's current state it creates the request, restarts it
 when the handler name, ``discoveryDetails`` or resolved ``discoveryProperties`` changed, or keeps it
-(capacity and ``brokerProperties`` only change what ``state`` derives). ``register`` makes every
+(capacity and ``brokerProperties`` only change what ``state`` derives, and are not signalled:
+the caller of ``apply`` is reconciling already). ``register`` makes every
 request for that handler name stream from a new endpoint at once. ``on_change(key)`` is called
 whenever what ``state(key)`` would return may have changed.
 """
@@ -17,6 +18,7 @@ import structlog
 from akri_agent.discovery.desired import DesiredInstance, desired_instances
 from akri_agent.discovery.errors import DiscoveryError
 from akri_agent.discovery.model import Endpoint
+from akri_agent.discovery.observer import DiscoveryObserver
 from akri_agent.discovery.properties import KeyRefLookup, literal_only, resolve_properties
 from akri_agent.discovery.registry import EndpointRegistry
 from akri_agent.discovery.request import DiscoveryRequest, RequestSpec
@@ -57,8 +59,10 @@ class DiscoveryManager:
         node: NodeName,
         on_change: Callable[[ConfigurationKey], None],
         lookup: KeyRefLookup = literal_only,
+        observer: DiscoveryObserver | None = None,
     ) -> None:
         self.node = node
+        self._observer = observer
         self.registry = EndpointRegistry()
         self._on_change = on_change
         self._lookup = lookup
@@ -95,7 +99,8 @@ class DiscoveryManager:
         self._configurations[key] = configuration
         current = self._requests.get(key)
         if current is not None and current.spec == spec:
-            self._on_change(key)
+            # Same request: what changed (capacity, brokerProperties) is derived by ``state``;
+            # the caller is reconciling already, so no change is signalled.
             return
         if current is not None:
             log.info("discovery_restarted", configuration=str(key), handler=spec.handler)
@@ -105,6 +110,7 @@ class DiscoveryManager:
             spec=spec,
             on_change=lambda: self._on_change(key),
             on_unreachable=self._unreachable,
+            observer=self._observer,
         )
         self._requests[key] = request
         for endpoint in self.registry.endpoints(spec.handler):
@@ -135,6 +141,17 @@ class DiscoveryManager:
             reporting=len(lists),
             errors=request.errors(),
         )
+
+    def find_instance(self, *, namespace: str, name: str) -> DesiredInstance | None:
+        """The Instance this node wants by that name (with the device behind it), if any."""
+        for key in self._requests:
+            if key.namespace != namespace:
+                continue
+            state = self.state(key)
+            for instance in state.instances if state is not None else ():
+                if instance.name == name:
+                    return instance
+        return None
 
     async def close(self) -> None:
         requests = list(self._requests.values())

@@ -26,6 +26,7 @@ from akri_agent.discovery.errors import (
     InvalidDiscoveryDetailsError,
 )
 from akri_agent.discovery.model import Endpoint, EndpointDevices
+from akri_agent.discovery.observer import DiscoveryObserver
 from akri_agent.discovery.validation import Problem, accept_devices
 from akri_common.devices import Device
 from akri_common.ids import HandlerName
@@ -59,8 +60,10 @@ class DiscoveryRequest:
         spec: RequestSpec,
         on_change: Callable[[], None],
         on_unreachable: Callable[[Endpoint], None],
+        observer: DiscoveryObserver | None = None,
     ) -> None:
         self.label = label
+        self._observer = observer or DiscoveryObserver()
         self.spec = spec
         self._on_change = on_change
         self._on_unreachable = on_unreachable
@@ -112,6 +115,7 @@ class DiscoveryRequest:
         bound = log.bind(configuration=self.label, endpoint=endpoint.uid)
         while True:
             opened = time.monotonic()
+            first = True
             try:
                 async for devices in client.discover(
                     endpoint, details=self.spec.details, properties=self.spec.properties
@@ -124,18 +128,29 @@ class DiscoveryRequest:
                             accepted=len(kept),
                         )
                     last_problems = problems
+                    if first:
+                        first = False
+                        self._observer.first_list(
+                            configuration=self.label,
+                            handler=endpoint.handler,
+                            seconds=time.monotonic() - opened,
+                        )
+                        self._observer.result(handler=endpoint.handler, result="ok")
                     self._set(endpoint, kept)
             except InvalidDiscoveryDetailsError as err:
                 bound.warning("discovery_details_rejected", message=err.message)
+                self._observer.result(handler=endpoint.handler, result="invalid_details")
                 self._errors[endpoint.uid] = err
                 self._drop(endpoint, changed=True)
                 return
             except HandlerStreamLostError as err:
                 bound.info("discovery_stream_lost", reason=str(err))
+                self._observer.result(handler=endpoint.handler, result="lost")
                 self._drop(endpoint)
                 if time.monotonic() - opened >= HEALTHY_STREAM_SECONDS:
                     backoff.reset()
             except HandlerUnreachableError as err:
+                self._observer.result(handler=endpoint.handler, result="unreachable")
                 self._drop(endpoint)
                 if not nudge.is_set():
                     bound.info("discovery_handler_unreachable", reason=str(err))

@@ -47,6 +47,17 @@ class OwnerConfiguration:
     uid: str
 
 
+def owner_reference(owner: OwnerConfiguration) -> dict[str, Any]:
+    """The controller ownerReference of an Instance to its Configuration."""
+    return {
+        "apiVersion": API_VERSION,
+        "kind": CONFIGURATION_KIND,
+        "name": owner.name,
+        "uid": owner.uid,
+        "controller": True,
+    }
+
+
 def instance_manifest(
     *,
     name: InstanceName,
@@ -61,15 +72,7 @@ def instance_manifest(
         "metadata": {
             "name": name,
             "namespace": namespace,
-            "ownerReferences": [
-                {
-                    "apiVersion": API_VERSION,
-                    "kind": CONFIGURATION_KIND,
-                    "name": owner.name,
-                    "uid": owner.uid,
-                    "controller": True,
-                }
-            ],
+            "ownerReferences": [owner_reference(owner)],
         },
         "spec": spec.to_dict(),
     }

@@ -1,0 +1,43 @@
+"""``akri-agent``: the agent process of one node."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+
+import structlog
+
+from akri_agent.app import run_agent
+from akri_agent.settings import AgentSettings
+from akri_common.k8s.errors import ApiError
+from akri_common.logging import configure
+from akri_common.settings import SettingsError
+
+
+async def _main(settings: AgentSettings) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    await run_agent(settings, stop=stop)
+
+
+def main() -> int:
+    try:
+        settings = AgentSettings.from_environment(os.environ)
+    except SettingsError as err:
+        print(f"akri-agent: {err}", file=sys.stderr)
+        return 2
+    configure(level=settings.log_level, fmt=settings.log_format)
+    try:
+        asyncio.run(_main(settings))
+    except ApiError as err:
+        structlog.get_logger(__name__).error("agent_failed", error=str(err))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

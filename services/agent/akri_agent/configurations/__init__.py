@@ -1,0 +1,1 @@
+"""Configurations: the reconciler that turns each Configuration into discovery and Instances."""

@@ -1,0 +1,1 @@
+"""Instances: deciding what this node applies and releases, and writing it to the API server."""

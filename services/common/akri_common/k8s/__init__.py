@@ -1,0 +1,6 @@
+"""Kubernetes access for Akri-py processes: the only package that imports ``kubernetes_asyncio``.
+
+``client`` connects (kubeconfig or in-cluster), ``errors`` turns API failures into typed errors,
+``objects`` reads and writes objects as plain dicts (server-side apply included), ``store`` and
+``reflector`` keep a watched cache, ``controller`` runs level-based reconcilers over keys.
+"""

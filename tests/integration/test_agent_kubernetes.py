@@ -1,0 +1,286 @@
+"""The agent on Kubernetes: Configurations in, Instances out, against the testbed's real API server.
+
+Two agents (one per testbed node) and a debugEcho handler per node run as real processes; the test
+writes Configurations and reads Instances through the API server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from akri_common.crds.naming import device_hash
+from akri_common.ids import DeviceId, NodeName
+from akri_common.k8s.errors import NotFoundError
+from akri_common.k8s.objects import CONFIGURATION, Objects
+from akri_testbed.cluster import Cluster
+from tests.support import kube
+from tests.support.processes import Child, ProcessGroup, wait_for
+
+pytest_plugins = ["akri_testbed.pytest_plugin"]
+
+NAMES = {"akri-debug-echo-8120fe", "akri-debug-echo-a19705"}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class NodeAgent:
+    name: str
+    handlers_dir: Path
+    availability: Path
+    metrics_port: int
+    agent: Child
+
+
+@dataclass
+class Setup:
+    objects: Objects
+    namespace: str
+    nodes: list[NodeAgent]
+
+    async def instances(self) -> dict[str, dict[str, Any]]:
+        return await kube.instances(self.objects, self.namespace)
+
+    async def names_and_nodes(self) -> dict[str, list[str]]:
+        return {n: sorted(i["spec"]["nodes"]) for n, i in (await self.instances()).items()}
+
+
+async def start_node_agents(
+    testbed: Cluster, processes: ProcessGroup, tmp_path: Path, *, shared: bool
+) -> list[NodeAgent]:
+    started = []
+    for node in testbed.nodes:
+        handlers_dir = Path(f"/tmp/akri-{uuid.uuid4().hex[:8]}-{node.name[-6:]}")
+        handlers_dir.mkdir()
+        availability = tmp_path / f"{node.name}-availability.txt"
+        port = free_port()
+        agent = await processes.start(
+            "akri_agent",
+            env={
+                "AGENT_NODE_NAME": node.name,
+                "DISCOVERY_HANDLERS_DIRECTORY": str(handlers_dir),
+                "KUBECONFIG": str(testbed.kubeconfig),
+                "KUBELET_DEVICE_PLUGINS_DIRECTORY": str(node.device_plugin_dir),
+                "KUBELET_POD_RESOURCES_SOCKET": str(node.pod_resources_socket),
+                "METRICS_PORT": str(port),
+                "LOG_FORMAT": "json",
+            },
+            name=f"agent-{node.name}",
+        )
+        await wait_for(
+            (handlers_dir / "agent-registration.sock").exists, timeout=20, what="agent socket"
+        )
+        await processes.start(
+            "akri_debug_echo",
+            env={
+                "DISCOVERY_HANDLERS_DIRECTORY": str(handlers_dir),
+                "DEBUG_ECHO_INSTANCES_SHARED": "true" if shared else "false",
+                "DEBUG_ECHO_AVAILABILITY_FILE": str(availability),
+            },
+            name=f"debug-echo-{node.name}",
+        )
+        started.append(NodeAgent(node.name, handlers_dir, availability, port, agent))
+    return started
+
+
+@pytest.fixture
+async def objects(testbed: Cluster) -> AsyncIterator[Objects]:
+    async with kube.api(testbed.kubeconfig) as client:
+        await kube.install_crds(client)
+        yield client
+
+
+@pytest.fixture
+async def namespace(objects: Objects) -> str:
+    name = f"t-{uuid.uuid4().hex[:8]}"
+    await kube.create_namespace(objects, name)
+    return name
+
+
+async def _teardown(setup: Setup) -> None:
+    """Deletes the test's Configurations while the agents run, so they remove their finalizers."""
+    items, _ = await setup.objects.list_all(CONFIGURATION, namespace=setup.namespace)
+    for item in items:
+        try:
+            await setup.objects.delete(
+                CONFIGURATION, namespace=setup.namespace, name=item["metadata"]["name"]
+            )
+        except NotFoundError:
+            pass
+
+    async def gone() -> bool:
+        left, _ = await setup.objects.list_all(CONFIGURATION, namespace=setup.namespace)
+        return not left and not await setup.instances()
+
+    await wait_for(
+        gone, timeout=20, what="Configurations and Instances to be deleted", interval=0.1
+    )
+
+
+@pytest.fixture
+async def shared_setup(
+    testbed: Cluster, objects: Objects, namespace: str, processes: ProcessGroup, tmp_path: Path
+) -> AsyncIterator[Setup]:
+    nodes = await start_node_agents(testbed, processes, tmp_path, shared=True)
+    setup = Setup(objects=objects, namespace=namespace, nodes=nodes)
+    yield setup
+    await _teardown(setup)
+
+
+async def apply_configuration(setup: Setup, name: str, *descriptions: str, **spec: Any) -> None:
+    await setup.objects.apply(
+        CONFIGURATION,
+        kube.configuration(name, setup.namespace, *descriptions, **spec),
+        field_manager="akri-tests",
+        force=True,
+    )
+
+
+async def wait_instances(
+    setup: Setup, expected: dict[str, list[str]], *, timeout: float = 15
+) -> None:
+    async def matches() -> bool:
+        return await setup.names_and_nodes() == expected
+
+    try:
+        await wait_for(matches, timeout=timeout, what=f"Instances {expected}", interval=0.1)
+    except AssertionError as err:
+        raise AssertionError(f"{err}; found {await setup.names_and_nodes()}") from None
+
+
+async def test_shared_devices_are_one_instance_listing_both_nodes(shared_setup: Setup) -> None:
+    setup = shared_setup
+    both = sorted(n.name for n in setup.nodes)
+    await apply_configuration(setup, "akri-debug-echo", "foo0", "foo1", capacity=2)
+    await wait_instances(setup, {name: both for name in NAMES})
+
+    instance = (await setup.instances())["akri-debug-echo-8120fe"]
+    assert instance["spec"]["cdiName"] == "akri.sh/akri-debug-echo=8120fe"
+    assert instance["spec"]["capacity"] == 2
+    assert instance["spec"]["shared"] is True
+    assert instance["spec"]["brokerProperties"] == {"DEBUG_ECHO_DESCRIPTION": "foo0"}
+    (owner,) = instance["metadata"]["ownerReferences"]
+    assert (owner["kind"], owner["name"], owner["controller"]) == (
+        "Configuration",
+        "akri-debug-echo",
+        True,
+    )
+    config = await setup.objects.get(
+        CONFIGURATION, namespace=setup.namespace, name="akri-debug-echo"
+    )
+    assert sorted(config["metadata"]["finalizers"]) == both
+    assert owner["uid"] == config["metadata"]["uid"]
+
+    first, second = setup.nodes
+    first.availability.write_text("OFFLINE")
+    await wait_instances(setup, {name: [second.name] for name in NAMES}, timeout=5)
+    second.availability.write_text("OFFLINE")
+    await wait_instances(setup, {}, timeout=5)
+    first.availability.unlink()
+    await wait_instances(setup, {name: [first.name] for name in NAMES}, timeout=5)
+
+
+async def test_unshared_devices_get_one_instance_per_node(
+    testbed: Cluster, objects: Objects, namespace: str, processes: ProcessGroup, tmp_path: Path
+) -> None:
+    nodes = await start_node_agents(testbed, processes, tmp_path, shared=False)
+    setup = Setup(objects=objects, namespace=namespace, nodes=nodes)
+    try:
+        await apply_configuration(setup, "akri-debug-echo", "foo0")
+        expected = {
+            f"akri-debug-echo-{device_hash(DeviceId('foo0'), shared=False, node=NodeName(n.name))}": [
+                n.name
+            ]
+            for n in nodes
+        }
+        await wait_instances(setup, expected)
+        assert all(i["spec"]["shared"] is False for i in (await setup.instances()).values())
+    finally:
+        await _teardown(setup)
+
+
+async def test_configuration_changes_reach_discovery_and_instances(shared_setup: Setup) -> None:
+    setup = shared_setup
+    both = sorted(n.name for n in setup.nodes)
+    await apply_configuration(setup, "akri-debug-echo", "foo0")
+    await wait_instances(setup, {"akri-debug-echo-8120fe": both})
+
+    # New discoveryDetails restart discovery at once (upstream needs an agent restart).
+    await apply_configuration(
+        setup, "akri-debug-echo", "bar0", capacity=3, brokerProperties={"RESOLUTION": "800"}
+    )
+    await wait_instances(setup, {"akri-debug-echo-d46b65": both}, timeout=5)
+    spec = (await setup.instances())["akri-debug-echo-d46b65"]["spec"]
+    assert spec["capacity"] == 3
+    assert spec["brokerProperties"] == {"DEBUG_ECHO_DESCRIPTION": "bar0", "RESOLUTION": "800"}
+
+    # capacity and brokerProperties alone change the Instances in place.
+    await apply_configuration(
+        setup, "akri-debug-echo", "bar0", capacity=5, brokerProperties={"RESOLUTION": "1080"}
+    )
+
+    async def updated() -> bool:
+        spec = (await setup.instances()).get("akri-debug-echo-d46b65", {}).get("spec", {})
+        return (
+            spec.get("capacity") == 5
+            and spec.get("brokerProperties", {}).get("RESOLUTION") == "1080"
+        )
+
+    await wait_for(updated, timeout=5, what="capacity 5 and RESOLUTION 1080", interval=0.1)
+
+
+async def test_deleting_the_configuration_removes_its_instances(shared_setup: Setup) -> None:
+    setup = shared_setup
+    both = sorted(n.name for n in setup.nodes)
+    await apply_configuration(setup, "akri-debug-echo", "foo0", "foo1")
+    await wait_instances(setup, {name: both for name in NAMES})
+    await setup.objects.delete(CONFIGURATION, namespace=setup.namespace, name="akri-debug-echo")
+
+    async def gone() -> bool:
+        try:
+            await setup.objects.get(
+                CONFIGURATION, namespace=setup.namespace, name="akri-debug-echo"
+            )
+        except NotFoundError:
+            return not await setup.instances()
+        return False
+
+    await wait_for(gone, timeout=10, what="Configuration and Instances deleted", interval=0.1)
+
+
+async def test_metrics_count_instances(shared_setup: Setup) -> None:
+    setup = shared_setup
+    await apply_configuration(setup, "akri-debug-echo", "foo0", "foo1")
+    await wait_instances(setup, {name: sorted(n.name for n in setup.nodes) for name in NAMES})
+    port = setup.nodes[0].metrics_port
+
+    async def scrape(path: str) -> str:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        await writer.drain()
+        data = await asyncio.wait_for(reader.read(), 5)
+        writer.close()
+        await writer.wait_closed()
+        return data.decode()
+
+    text = await scrape("/metrics")
+    assert 'akri_instance_count{configuration="akri-debug-echo",is_shared="true"} 2.0' in text
+    assert (
+        'akri_discovery_response_result_total{discovery_handler_name="debugEcho",result="ok"}'
+        in text
+    )
+    assert "akri_discovery_response_time_bucket" in text
+    assert (await scrape("/healthz")).startswith("HTTP/1.1 200")
