@@ -19,12 +19,11 @@ import pytest
 from akri_common.crds.naming import device_hash
 from akri_common.ids import DeviceId, NodeName
 from akri_common.k8s.errors import NotFoundError
-from akri_common.k8s.objects import CONFIGURATION, Objects
+from akri_common.k8s.objects import CONFIGURATION, SECRET, Objects
 from akri_testbed.cluster import Cluster
 from tests.support import kube
 from tests.support.processes import Child, ProcessGroup, wait_for
 
-pytest_plugins = ["akri_testbed.pytest_plugin"]
 
 NAMES = {"akri-debug-echo-8120fe", "akri-debug-echo-a19705"}
 
@@ -141,9 +140,11 @@ async def shared_setup(
 
 
 async def apply_configuration(setup: Setup, name: str, *descriptions: str, **spec: Any) -> None:
+    body = kube.configuration(name, setup.namespace, *descriptions)
+    body["spec"].update(spec)
     await setup.objects.apply(
         CONFIGURATION,
-        kube.configuration(name, setup.namespace, *descriptions, **spec),
+        body,
         field_manager="akri-tests",
         force=True,
     )
@@ -284,3 +285,50 @@ async def test_metrics_count_instances(shared_setup: Setup) -> None:
     )
     assert "akri_discovery_response_time_bucket" in text
     assert (await scrape("/healthz")).startswith("HTTP/1.1 200")
+
+
+async def test_a_missing_secret_is_reported_once_and_retried(shared_setup: Setup) -> None:
+    setup = shared_setup
+    both = sorted(n.name for n in setup.nodes)
+    secret_ref = {
+        "secretKeyRef": {"name": "camera-creds", "namespace": setup.namespace, "key": "password"}
+    }
+    await apply_configuration(
+        setup,
+        "needs-secret",
+        "foo0",
+        discoveryHandler={
+            "name": "debugEcho",
+            "discoveryDetails": "descriptions: [foo0]",
+            "discoveryProperties": [{"name": "password", "valueFrom": secret_ref}],
+        },
+    )
+    await apply_configuration(setup, "akri-debug-echo", "foo1")
+    await wait_instances(setup, {"akri-debug-echo-a19705": both})  # the other one is not held up
+
+    agent = setup.nodes[0].agent
+
+    def reports() -> list[str]:
+        return [
+            line for line in agent.log().splitlines() if "discovery_properties_unresolved" in line
+        ]
+
+    await wait_for(lambda: bool(reports()), timeout=10, what="the unresolved Secret to be logged")
+    (line,) = reports()
+    assert f"{setup.namespace}/needs-secret" in line
+    assert f"secret {setup.namespace}/camera-creds (key 'password') does not exist" in line
+
+    await setup.objects.create(
+        SECRET,
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "camera-creds", "namespace": setup.namespace},
+            "stringData": {"password": "s3cret"},
+        },
+    )
+    await wait_instances(
+        setup, {"akri-debug-echo-a19705": both, "needs-secret-8120fe": both}, timeout=15
+    )
+    assert len(reports()) == 1, "a retried failure is logged once"
+    assert all("s3cret" not in line for line in agent.log().splitlines())

@@ -11,7 +11,7 @@ import yaml
 
 from akri_common.k8s.client import connect
 from akri_common.k8s.errors import ConflictError, NotFoundError, UnavailableError
-from akri_common.k8s.objects import CONFIGURATION, INSTANCE, JsonObject, Kind, Objects
+from akri_common.k8s.objects import CONFIGURATION, INSTANCE, SECRET, JsonObject, Kind, Objects
 from tests.support.processes import wait_for
 
 CRD = Kind(

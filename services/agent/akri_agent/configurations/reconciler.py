@@ -11,7 +11,7 @@ reported once and left alone until it changes.
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import structlog
 
@@ -31,7 +31,7 @@ from akri_common.k8s.store import ObjectKey, Store
 log = structlog.get_logger(__name__)
 
 RESYNC_SECONDS = 600.0
-UNRESOLVED_RETRY_SECONDS = 30.0
+UNRESOLVED_RETRY_SECONDS = 5.0
 
 
 @dataclass
@@ -41,6 +41,8 @@ class ConfigurationReconciler:
     configurations: Store
     instances: Store
     discovery: DiscoveryManager
+    # The last problem logged per Configuration, so that a retried failure is logged once.
+    _reported: dict[ObjectKey, str] = field(default_factory=dict)
 
     async def __call__(self, key: ObjectKey) -> float | None:
         obj = self.configurations.get(key)
@@ -56,7 +58,7 @@ class ConfigurationReconciler:
         try:
             configuration = parse_configuration(obj)
         except InvalidResourceError as err:
-            log.warning("configuration_invalid", configuration=str(key), error=str(err))
+            self._report(key, "configuration_invalid", str(err))
             await self.discovery.remove(discovery_key)
             return None
         try:
@@ -65,8 +67,10 @@ class ConfigurationReconciler:
         except NotFoundError:
             return None  # deleted meanwhile; the watch brings the deletion
         except UnresolvedPropertyError as err:
-            log.warning("discovery_properties_unresolved", configuration=str(key), error=str(err))
+            self._report(key, "discovery_properties_unresolved", str(err))
             return UNRESOLVED_RETRY_SECONDS if err.retryable else None
+        if self._reported.pop(key, None) is not None:
+            log.info("configuration_recovered", configuration=str(key))
         state = self.discovery.state(discovery_key)
         if state is not None:
             await self._write_instances(configuration, state.instances)
@@ -92,6 +96,12 @@ class ConfigurationReconciler:
         _count_instances(configuration.name, shared=shared, unshared=len(desired) - shared)
         for release in plan.release:
             await self._release(release)
+
+    def _report(self, key: ObjectKey, event: str, error: str) -> None:
+        """Logs a problem with a Configuration once, not on every retry."""
+        if self._reported.get(key) != error:
+            self._reported[key] = error
+            log.warning(event, configuration=str(key), error=error)
 
     async def _release_all(self, key: ObjectKey, obj: JsonObject) -> None:
         owner = OwnerConfiguration(

@@ -20,10 +20,11 @@ def api_lookup(objects: Objects) -> KeyRefLookup:
     async def lookup(ref: KeyRef) -> bytes:
         kind = SECRET if ref.kind == "secret" else CONFIG_MAP
         where = f"{ref.kind} {ref.namespace}/{ref.name}"
+        missing = f"{where} (key {ref.key!r}) does not exist"
         try:
             obj = await objects.get(kind, namespace=ref.namespace, name=ref.name)
         except NotFoundError as err:
-            raise KeyRefMissingError(f"{where} does not exist") from err
+            raise KeyRefMissingError(missing) from err
         except ApiError as err:
             raise KeyRefError(f"cannot read {where}: {err}", retryable=True) from err
         if ref.kind == "secret":

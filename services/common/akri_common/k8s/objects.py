@@ -16,11 +16,17 @@ from typing import Any
 from urllib.parse import quote
 
 from kubernetes_asyncio.client import ApiClient
+from prometheus_client import Counter
 
 from akri_common.k8s.errors import GoneError, UnavailableError, from_status, translate
 
 JsonObject = dict[str, Any]
 REQUEST_TIMEOUT = 30.0
+API_REQUESTS = Counter(
+    "akri_api_requests",
+    "Requests this process sent to the Kubernetes API server, by method and resource",
+    ["method", "resource"],
+)
 APPLY = "application/apply-patch+yaml"
 MERGE = "application/merge-patch+json"
 JSON_PATCH = "application/json-patch+json"
@@ -239,6 +245,7 @@ class Objects:
         timeout: float | None = None,
     ) -> Any:
         headers = {"Accept": "application/json", "Content-Type": content_type}
+        API_REQUESTS.labels(method=method, resource=_resource(path)).inc()
         try:
             return await asyncio.wait_for(
                 self.api.call_api(
@@ -261,6 +268,15 @@ class Objects:
             ) from err
         except Exception as err:  # aiohttp and SSL errors: the server is not reachable
             raise translate(err, action=action) from err
+
+
+def _resource(path: str) -> str:
+    """The resource a request path addresses (the plural after the version or namespace)."""
+    parts = path.strip("/").split("/")
+    parts = parts[2:] if parts[0] == "api" else parts[3:]
+    if parts[:1] == ["namespaces"] and len(parts) > 2:
+        parts = parts[2:]
+    return parts[0] if parts else ""
 
 
 def _selectors(label: str | None, field: str | None) -> list[tuple[str, str]]:

@@ -1,0 +1,159 @@
+"""Benchmarks of the agent on the testbed; they print figures and assert only that the path works.
+
+- availability-file write -> Instance created or deleted, as a watcher of the API server sees it;
+- 500 debugEcho devices on one node -> all Instances applied: time, and API requests per device;
+- the agent's resident memory, idle and with 500 Instances.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+import yaml
+
+from akri_common.k8s.objects import CONFIGURATION, INSTANCE, Objects
+from akri_testbed.cluster import Cluster
+from tests.bench.figures import latency_line, rss_mib
+from tests.support import kube
+from tests.support.processes import Child, ProcessGroup, wait_for
+
+pytestmark = pytest.mark.bench
+RUNTIME_PYTHON = os.environ.get("AKRI_RUNTIME_PYTHON", sys.executable)
+TOGGLES = 40
+MANY = 500
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+async def start_agent(
+    processes: ProcessGroup, testbed: Cluster, handlers: Path, availability: Path
+) -> tuple[Child, int]:
+    node = testbed.nodes[0]
+    port = free_port()
+    agent = await processes.start(
+        "akri_agent",
+        env={
+            "AGENT_NODE_NAME": node.name,
+            "DISCOVERY_HANDLERS_DIRECTORY": str(handlers),
+            "KUBECONFIG": str(testbed.kubeconfig),
+            "KUBELET_DEVICE_PLUGINS_DIRECTORY": str(node.device_plugin_dir),
+            "KUBELET_POD_RESOURCES_SOCKET": str(node.pod_resources_socket),
+            "METRICS_PORT": str(port),
+            "LOG_LEVEL": "warning",
+        },
+        name="agent",
+        python=RUNTIME_PYTHON,
+    )
+    await wait_for((handlers / "agent-registration.sock").exists, timeout=20, what="agent socket")
+    await processes.start(
+        "akri_debug_echo",
+        env={
+            "DISCOVERY_HANDLERS_DIRECTORY": str(handlers),
+            "DEBUG_ECHO_INSTANCES_SHARED": "true",
+            "DEBUG_ECHO_AVAILABILITY_FILE": str(availability),
+        },
+        python=RUNTIME_PYTHON,
+    )
+    return agent, port
+
+
+async def api_requests(port: int) -> float:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+    await writer.drain()
+    text = (await asyncio.wait_for(reader.read(), 5)).decode()
+    writer.close()
+    await writer.wait_closed()
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("akri_api_requests_total{")
+    )
+
+
+async def test_agent_figures(
+    testbed: Cluster, processes: ProcessGroup, sockets_dir: Path, tmp_path: Path
+) -> None:
+    availability = tmp_path / "availability.txt"
+    namespace = f"bench-{uuid.uuid4().hex[:6]}"
+    async with kube.api(testbed.kubeconfig) as objects:
+        await kube.install_crds(objects)
+        await kube.create_namespace(objects, namespace)
+        agent, port = await start_agent(processes, testbed, sockets_dir, availability)
+        await asyncio.sleep(2)  # wait-ok: let the idle agent settle before measuring its memory
+        idle = rss_mib(agent.pid)
+        try:
+            await _toggles(objects, namespace, availability)
+            await _many(objects, namespace, port, agent, idle)
+        finally:
+            await _delete_all(objects, namespace)
+
+
+async def _toggles(objects: Objects, namespace: str, availability: Path) -> None:
+    config = kube.configuration("bench-one", namespace, "foo0")
+    await objects.apply(CONFIGURATION, config, field_manager="bench", force=True)
+    await wait_for(
+        lambda: _count(objects, namespace, 1), timeout=20, what="the first Instance", interval=0.05
+    )
+    _, version = await objects.list_all(INSTANCE, namespace=namespace)
+    samples: list[float] = []
+    events = objects.watch(INSTANCE, namespace=namespace, resource_version=version)
+    for i in range(TOGGLES):
+        offline = i % 2 == 0
+        start = time.perf_counter()
+        availability.write_text("OFFLINE" if offline else "online")
+        wanted = "DELETED" if offline else "ADDED"
+        while (await asyncio.wait_for(anext(events), 10)).type != wanted:
+            pass
+        samples.append(time.perf_counter() - start)
+    await events.aclose()
+    print()
+    print(latency_line("availability write -> Instance created/deleted (API watch)", samples))
+    await objects.delete(CONFIGURATION, namespace=namespace, name="bench-one")
+    await wait_for(lambda: _count(objects, namespace, 0), timeout=20, what="no Instances")
+
+
+async def _many(objects: Objects, namespace: str, port: int, agent: Child, idle: float) -> None:
+    before = await api_requests(port)
+    descriptions = [f"device-{i:04d}" for i in range(MANY)]
+    config = kube.configuration("bench-many", namespace)
+    config["spec"]["discoveryHandler"]["discoveryDetails"] = yaml.safe_dump(
+        {"descriptions": descriptions}
+    )
+    start = time.perf_counter()
+    await objects.apply(CONFIGURATION, config, field_manager="bench", force=True)
+    await wait_for(
+        lambda: _count(objects, namespace, MANY),
+        timeout=300,
+        what=f"{MANY} Instances",
+        interval=0.2,
+    )
+    took = time.perf_counter() - start
+    requests = await api_requests(port) - before
+    print(f"{MANY} devices -> {MANY} Instances applied in {took:.1f} s")
+    print(f"API requests per device: {requests / MANY:.2f} ({requests:.0f} in all)")
+    print(f"agent RSS idle: {idle:.1f} MiB; with {MANY} Instances: {rss_mib(agent.pid):.1f} MiB")
+
+
+async def _count(objects: Objects, namespace: str, expected: int) -> bool:
+    items, _ = await objects.list_all(INSTANCE, namespace=namespace)
+    return len(items) == expected
+
+
+async def _delete_all(objects: Objects, namespace: str) -> None:
+    items, _ = await objects.list_all(CONFIGURATION, namespace=namespace)
+    for item in items:
+        await objects.delete(CONFIGURATION, namespace=namespace, name=item["metadata"]["name"])
+    await wait_for(lambda: _count(objects, namespace, 0), timeout=120, what="cleanup")
