@@ -7,6 +7,7 @@ writes Configurations and reads Instances through the API server.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import uuid
 from collections.abc import AsyncIterator
@@ -15,15 +16,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from akri_testbed.cluster import Cluster
 
 from akri_common.crds.naming import device_hash
 from akri_common.ids import DeviceId, NodeName
 from akri_common.k8s.errors import NotFoundError
 from akri_common.k8s.objects import CONFIGURATION, SECRET, Objects
-from akri_testbed.cluster import Cluster
 from tests.support import kube
 from tests.support.processes import Child, ProcessGroup, wait_for
-
 
 NAMES = {"akri-debug-echo-8120fe", "akri-debug-echo-a19705"}
 
@@ -113,12 +113,10 @@ async def _teardown(setup: Setup) -> None:
     """Deletes the test's Configurations while the agents run, so they remove their finalizers."""
     items, _ = await setup.objects.list_all(CONFIGURATION, namespace=setup.namespace)
     for item in items:
-        try:
+        with contextlib.suppress(NotFoundError):
             await setup.objects.delete(
                 CONFIGURATION, namespace=setup.namespace, name=item["metadata"]["name"]
             )
-        except NotFoundError:
-            pass
 
     async def gone() -> bool:
         left, _ = await setup.objects.list_all(CONFIGURATION, namespace=setup.namespace)
@@ -234,8 +232,10 @@ async def test_configuration_changes_reach_discovery_and_instances(shared_setup:
     )
 
     async def updated() -> bool:
-        spec = (await setup.instances()).get("akri-debug-echo-d46b65", {}).get("spec", {})
-        return (
+        spec: dict[str, Any] = (
+            (await setup.instances()).get("akri-debug-echo-d46b65", {}).get("spec", {})
+        )
+        return bool(
             spec.get("capacity") == 5
             and spec.get("brokerProperties", {}).get("RESOLUTION") == "1080"
         )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +11,7 @@ import yaml
 
 from akri_common.k8s.client import connect
 from akri_common.k8s.errors import ConflictError, NotFoundError, UnavailableError
-from akri_common.k8s.objects import CONFIGURATION, INSTANCE, SECRET, JsonObject, Kind, Objects
+from akri_common.k8s.objects import CONFIGURATION, INSTANCE, JsonObject, Kind, Objects
 from tests.support.processes import wait_for
 
 CRD = Kind(
@@ -50,12 +50,10 @@ async def install_crds(objects: Objects) -> None:
 
 
 async def create_namespace(objects: Objects, name: str) -> None:
-    try:
+    with suppress(ConflictError):
         await objects.create(
             NAMESPACE, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
         )
-    except ConflictError:
-        pass
 
 
 async def instances(objects: Objects, namespace: str) -> dict[str, JsonObject]:

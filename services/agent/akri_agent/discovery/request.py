@@ -35,6 +35,8 @@ log = structlog.get_logger(__name__)
 
 # A stream that stayed open this long counts as healthy: the next loss reconnects without delay.
 HEALTHY_STREAM_SECONDS = 5.0
+# A handler that has sent no list this long after a Discover call is reported (once per call).
+FIRST_LIST_WARNING_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,14 @@ class DiscoveryRequest:
         while True:
             opened = time.monotonic()
             first = True
+            silent = asyncio.get_running_loop().call_later(
+                FIRST_LIST_WARNING_SECONDS,
+                lambda: bound.warning(
+                    "discovery_handler_silent",
+                    waited_seconds=FIRST_LIST_WARNING_SECONDS,
+                    hint="the handler accepted Discover but sent no device list",
+                ),
+            )
             try:
                 async for devices in client.discover(
                     endpoint, details=self.spec.details, properties=self.spec.properties
@@ -130,6 +140,7 @@ class DiscoveryRequest:
                     last_problems = problems
                     if first:
                         first = False
+                        silent.cancel()
                         self._observer.first_list(
                             configuration=self.label,
                             handler=endpoint.handler,
@@ -150,6 +161,7 @@ class DiscoveryRequest:
                 if time.monotonic() - opened >= HEALTHY_STREAM_SECONDS:
                     backoff.reset()
             except HandlerUnreachableError as err:
+                silent.cancel()
                 self._observer.result(handler=endpoint.handler, result="unreachable")
                 self._drop(endpoint)
                 if not nudge.is_set():
