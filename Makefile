@@ -36,12 +36,14 @@ integration: setup
 
 ## test: lint, types, import contracts and every test
 test: lint typecheck contracts
-	$(PY) -m pytest tests/unit tests/integration -q
+	$(PY) -m pytest tests/unit tests/integration -q -m "not umockdev"
+	umockdev-wrapper $(PY) -m pytest tests/unit tests/integration -q -m umockdev
 
 ## bench: benchmarks that print medians, p95 and memory
 bench: setup
 	@bash scripts/setup.sh --runtime
-	AKRI_RUNTIME_PYTHON=$(CURDIR)/.venv-runtime/bin/python $(PY) -m pytest tests/bench -q -s
+	AKRI_RUNTIME_PYTHON=$(CURDIR)/.venv-runtime/bin/python $(PY) -m pytest tests/bench -q -s -m "not umockdev"
+	AKRI_RUNTIME_PYTHON=$(CURDIR)/.venv-runtime/bin/python umockdev-wrapper $(PY) -m pytest tests/bench -q -s -m umockdev
 
 ## demo: a debugEcho handler and `akri discover --watch` while the demo toggles the device
 demo: setup

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from akri_testbed.cluster import Cluster
 
 from akri_common.k8s.objects import CONFIGURATION, INSTANCE, Objects
-from akri_testbed.cluster import Cluster
 from tests.bench.figures import latency_line, rss_mib
 from tests.support import kube
 from tests.support.processes import Child, ProcessGroup, wait_for

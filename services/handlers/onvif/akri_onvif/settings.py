@@ -1,0 +1,50 @@
+"""The ONVIF handler's own settings from the environment (the SDK reads the endpoint ones)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from akri_common.settings import Environment, SettingsError
+
+#: Upstream probes every 10 s; Hello and Bye make changes show at once, so this is only a safety net.
+DEFAULT_PROBE_INTERVAL_SECONDS = 10.0
+DEFAULT_CALL_TIMEOUT_SECONDS = 1.0
+DEFAULT_MAX_CONCURRENT_CALLS = 32
+
+
+@dataclass(frozen=True)
+class OnvifSettings:
+    probe_interval_seconds: float = DEFAULT_PROBE_INTERVAL_SECONDS
+    call_timeout_seconds: float = DEFAULT_CALL_TIMEOUT_SECONDS
+    max_concurrent_calls: int = DEFAULT_MAX_CONCURRENT_CALLS
+
+    @classmethod
+    def from_environment(cls, env: Mapping[str, str]) -> OnvifSettings:
+        """Reads ``ONVIF_PROBE_INTERVAL_SECONDS``, ``ONVIF_CALL_TIMEOUT_SECONDS`` and
+        ``ONVIF_MAX_CONCURRENT_CALLS``; raises ``SettingsError`` naming the variable."""
+        read = Environment(env)
+        return cls(
+            probe_interval_seconds=_seconds(
+                env, "ONVIF_PROBE_INTERVAL_SECONDS", DEFAULT_PROBE_INTERVAL_SECONDS, maximum=3600
+            ),
+            call_timeout_seconds=_seconds(
+                env, "ONVIF_CALL_TIMEOUT_SECONDS", DEFAULT_CALL_TIMEOUT_SECONDS, maximum=60
+            ),
+            max_concurrent_calls=read.integer(
+                "ONVIF_MAX_CONCURRENT_CALLS", DEFAULT_MAX_CONCURRENT_CALLS, minimum=1, maximum=1024
+            ),
+        )
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float, *, maximum: float) -> float:
+    value = env.get(name)
+    if not value:
+        return default
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise SettingsError(name, value, "expected a number of seconds") from None
+    if not 0.05 <= seconds <= maximum:
+        raise SettingsError(name, value, f"expected from 0.05 to {maximum:g} seconds")
+    return seconds

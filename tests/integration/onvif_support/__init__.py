@@ -1,0 +1,1 @@
+"""Real peers for the ONVIF handler's tests: simulated cameras and the network namespaces they live in."""

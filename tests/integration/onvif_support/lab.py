@@ -1,0 +1,232 @@
+"""A test's own little camera network: two network namespaces joined by a veth pair.
+
+``OnvifLab`` creates ``<prefix>-h`` (where the handler under test runs) and ``<prefix>-c`` (where
+the simulated cameras run, each on an address of its own), on a private /24 that exists only inside
+those namespaces, and starts processes in them with ``ip netns exec``. On exit, also after a
+failure, it kills every process it started and any other process left in its namespaces, and
+deletes the namespaces (which removes the veth pair). The root namespace sees no traffic at all:
+the test talks to the handler over its Unix socket, which works across network namespaces.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Self
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[3]
+STOP_DEADLINE = 5.0
+_labs = itertools.count(1)
+
+
+def require_netns() -> None:
+    """Skips the calling test unless it can create network namespaces (root and iproute2)."""
+    if os.geteuid() != 0 or shutil.which("ip") is None:
+        pytest.skip("network-namespace tests need root and iproute2 (ip)")
+
+
+def _ip(*args: str) -> None:
+    subprocess.run(["ip", *args], check=True, capture_output=True, timeout=10)
+
+
+@dataclass
+class LabProcess:
+    name: str
+    proc: asyncio.subprocess.Process
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+@dataclass
+class SimulatedCamera:
+    process: LabProcess
+    ip: str
+    uuid: str
+    mac: str
+    url: str
+
+
+@dataclass
+class OnvifLab:
+    """Two namespaces, a veth pair and the processes started in them."""
+
+    logs: Path
+    prefix: str = field(default_factory=lambda: f"akon{os.getpid() % 10000}x{next(_labs)}")
+    subnet: str = field(default_factory=lambda: f"10.{200 + os.getpid() % 50}.{next(_labs) % 250}")
+    processes: list[LabProcess] = field(default_factory=list)
+    _next_host: itertools.count[int] = field(default_factory=lambda: itertools.count(11))
+
+    @property
+    def handler_ns(self) -> str:
+        return f"{self.prefix}-h"
+
+    @property
+    def camera_ns(self) -> str:
+        return f"{self.prefix}-c"
+
+    async def __aenter__(self) -> Self:
+        require_netns()
+        try:
+            self._create()
+        except BaseException:
+            self._delete()
+            raise
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        try:
+            for process in reversed(self.processes):
+                await self.stop(process, sig=signal.SIGKILL)
+        finally:
+            self._delete()
+
+    def _create(self) -> None:
+        h, c = self.handler_ns, self.camera_ns
+        _ip("netns", "add", h)
+        _ip("netns", "add", c)
+        _ip("-n", h, "link", "add", "vh", "type", "veth", "peer", "name", "vc", "netns", c)
+        _ip("-n", h, "addr", "add", f"{self.subnet}.1/24", "dev", "vh")
+        _ip("-n", c, "addr", "add", f"{self.subnet}.2/24", "dev", "vc")
+        for ns, dev in ((h, "vh"), (c, "vc")):
+            _ip("-n", ns, "link", "set", "lo", "up")
+            _ip("-n", ns, "link", "set", dev, "up")
+
+    def _delete(self) -> None:
+        for ns in (self.handler_ns, self.camera_ns):
+            pids = subprocess.run(
+                ["ip", "netns", "pids", ns], capture_output=True, text=True, check=False
+            ).stdout.split()
+            for pid in pids:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(int(pid), signal.SIGKILL)
+            subprocess.run(["ip", "netns", "del", ns], capture_output=True, check=False)
+
+    def namespaces_exist(self) -> bool:
+        listed = subprocess.run(
+            ["ip", "netns", "list"], capture_output=True, text=True, check=False
+        ).stdout
+        return any(
+            line.split()[0] in (self.handler_ns, self.camera_ns)
+            for line in listed.splitlines()
+            if line
+        )
+
+    async def start(
+        self,
+        ns: str,
+        module: str,
+        *args: str,
+        name: str,
+        env: Mapping[str, str] | None = None,
+        python: str = sys.executable,
+    ) -> LabProcess:
+        """Runs ``python -m module args`` inside namespace ``ns``; stderr goes to a log file."""
+        log_path = self.logs / f"{len(self.processes) + 1:02d}-{name}.log"
+        full_env = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
+        with log_path.open("wb") as log:
+            proc = await asyncio.create_subprocess_exec(
+                "ip", "netns", "exec", ns, python, "-m", module, *args,
+                env=full_env,
+                cwd=REPO,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=log,
+            )  # fmt: skip
+        process = LabProcess(name=name, proc=proc, log_path=log_path)
+        self.processes.append(process)
+        return process
+
+    async def start_camera(
+        self,
+        *,
+        uuid: str,
+        mac: str,
+        scopes: tuple[str, ...] = (),
+        username: str | None = None,
+        password: str = "",
+        mode: str = "ok",
+        hello: bool = True,
+    ) -> SimulatedCamera:
+        """Adds an address for the camera in the camera namespace and starts it there."""
+        ip = f"{self.subnet}.{next(self._next_host)}"
+        _ip("-n", self.camera_ns, "addr", "add", f"{ip}/24", "dev", "vc")
+        args = ["--ip", ip, "--uuid", uuid, "--mac", mac, "--mode", mode]
+        for scope in scopes:
+            args += ["--scope", scope]
+        if username is not None:
+            args += ["--username", username, "--password", password]
+        if not hello:
+            args.append("--no-hello")
+        process = await self.start(
+            self.camera_ns, "tests.integration.onvif_support.camera", *args, name=f"camera-{ip}"
+        )
+        assert process.proc.stdout is not None
+        try:
+            line = await asyncio.wait_for(process.proc.stdout.readline(), 15.0)
+        except TimeoutError:
+            line = b""
+        if not line:
+            raise AssertionError(f"camera {ip} did not start; its log:\n{process.log()}")
+        ready = json.loads(line)
+        return SimulatedCamera(process=process, ip=ip, uuid=uuid, mac=mac, url=ready["urls"][0])
+
+    async def start_fleet(self, count: int, *, uuid_prefix: str, mac_prefix: str) -> LabProcess:
+        """``count`` cameras served by one process (uuids and MACs end in their index)."""
+        ips = [f"{self.subnet}.{next(self._next_host)}" for _ in range(count)]
+        args: list[str] = []
+        for ip in ips:
+            _ip("-n", self.camera_ns, "addr", "add", f"{ip}/24", "dev", "vc")
+            args += ["--ip", ip]
+        args += ["--uuid", f"{uuid_prefix}0000", "--mac", f"{mac_prefix}00:00", "--no-hello"]
+        process = await self.start(
+            self.camera_ns, "tests.integration.onvif_support.camera", *args, name="fleet"
+        )
+        assert process.proc.stdout is not None
+        line = await asyncio.wait_for(process.proc.stdout.readline(), 30.0)
+        if not line:
+            raise AssertionError(f"the camera fleet did not start; its log:\n{process.log()}")
+        return process
+
+    async def start_handler(
+        self, directory: Path, *, python: str = sys.executable, **env: str
+    ) -> LabProcess:
+        """Starts ``python -m akri_onvif`` in the handler namespace, serving in ``directory``."""
+        settings = {
+            "DISCOVERY_HANDLERS_DIRECTORY": str(directory),
+            "ONVIF_PROBE_INTERVAL_SECONDS": "1",
+            "LOG_FORMAT": "json",
+            "LOG_LEVEL": "debug",
+            **env,
+        }
+        return await self.start(
+            self.handler_ns, "akri_onvif", name="handler", env=settings, python=python
+        )
+
+    async def stop(self, process: LabProcess, *, sig: int = signal.SIGTERM) -> int:
+        """Signals the process and waits for it; kills it past the deadline."""
+        proc = process.proc
+        if proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                proc.send_signal(sig)
+        try:
+            code = await asyncio.wait_for(proc.wait(), STOP_DEADLINE)
+        except TimeoutError:
+            proc.kill()
+            code = await proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.feed_eof()
+        return code

@@ -1,0 +1,130 @@
+"""Pure parts of describing a camera: interface facts, fault kinds, HTTP requests, device lists."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from akri_common.devices import Device
+from akri_onvif.details import FilterAction, FilterList, OnvifDetails
+from akri_onvif.device_service import NetworkFacts, facts_from_interfaces, fault_error
+from akri_onvif.http_post import HttpError, Target, parse_target, request_bytes
+from akri_onvif.inventory import (
+    UNKNOWN,
+    Camera,
+    device_for,
+    device_list,
+    needs_network_facts,
+    silent_after_round,
+)
+from akri_onvif.messages import Endpoint
+
+
+def interface(mac: str | None, manual: list[str], dhcp: str | None = None) -> SimpleNamespace:
+    return SimpleNamespace(
+        Info=SimpleNamespace(HwAddress=mac),
+        IPv4=SimpleNamespace(
+            Config=SimpleNamespace(
+                Manual=[SimpleNamespace(Address=a) for a in manual],
+                LinkLocal=None,
+                FromDHCP=None if dhcp is None else SimpleNamespace(Address=dhcp),
+            )
+        ),
+    )
+
+
+@pytest.mark.parametrize(
+    ("interfaces", "facts"),
+    [
+        ([], NetworkFacts(None, None)),
+        ([interface("aa", ["10.0.0.1", "10.0.0.2"])], NetworkFacts("10.0.0.1", "aa")),
+        ([interface(None, [], dhcp="10.0.0.3")], NetworkFacts("10.0.0.3", None)),
+        ([interface("", []), interface("bb", ["10.0.0.4"])], NetworkFacts("10.0.0.4", "bb")),
+        ([SimpleNamespace(Info=None, IPv4=None)], NetworkFacts(None, None)),
+    ],
+)
+def test_facts_from_interfaces(interfaces: list[SimpleNamespace], facts: NetworkFacts) -> None:
+    assert facts_from_interfaces(interfaces) == facts
+
+
+def test_fault_kinds() -> None:
+    not_authorized = fault_error(
+        "Sender", [SimpleNamespace(localname="NotAuthorized")], "Sender not authorized"
+    )
+    assert not_authorized.kind == "not_authorized"
+    assert fault_error("Receiver", [SimpleNamespace(localname="Action")], "boom").kind == "fault"
+    assert fault_error("Receiver", None, "x" * 500).detail.count("x") == 120
+
+
+@pytest.mark.parametrize(
+    ("url", "target"),
+    [
+        ("http://10.0.0.1/onvif/device_service", Target("10.0.0.1", 80, "/onvif/device_service")),
+        ("http://cam:8080", Target("cam", 8080, "/")),
+        ("http://[fe80::1]:81/x?y=1", Target("fe80::1", 81, "/x?y=1")),
+    ],
+)
+def test_parse_target(url: str, target: Target) -> None:
+    assert parse_target(url) == target
+
+
+@pytest.mark.parametrize(
+    "url", ["https://10.0.0.1/", "ftp://x/", "http:///nohost", "http://h:99999/"]
+)
+def test_unsupported_targets(url: str) -> None:
+    with pytest.raises(HttpError):
+        parse_target(url)
+
+
+def test_request_bytes() -> None:
+    data = request_bytes(
+        Target("fe80::1", 81, "/x"), b"<e/>", {"Content-Type": "application/soap+xml"}
+    )
+    assert data == (
+        b"POST /x HTTP/1.1\r\nHost: [fe80::1]:81\r\nContent-Length: 4\r\nConnection: close\r\n"
+        b"Content-Type: application/soap+xml\r\n\r\n<e/>"
+    )
+
+
+URL = "http://10.0.0.1/onvif/device_service"
+
+
+def test_device_for() -> None:
+    assert device_for(URL, "u1", NetworkFacts("10.0.0.1", "aa")) == Device(
+        id=f"{URL}-u1",
+        properties={
+            "ONVIF_DEVICE_SERVICE_URL": URL,
+            "ONVIF_DEVICE_UUID": "u1",
+            "ONVIF_DEVICE_IP_ADDRESS": "10.0.0.1",
+            "ONVIF_DEVICE_MAC_ADDRESS": "aa",
+        },
+    )
+    assert device_for(URL, "u1", UNKNOWN).properties == {
+        "ONVIF_DEVICE_SERVICE_URL": URL,
+        "ONVIF_DEVICE_UUID": "u1",
+    }
+
+
+def test_device_list_filters_and_sorts() -> None:
+    second = "http://10.0.0.2/onvif/device_service"
+    cameras = [
+        Camera(Endpoint("u2", (second,), scopes=("s",)), {second: NetworkFacts("10.0.0.2", "bb")}),
+        Camera(Endpoint("u1", (URL,), scopes=()), {URL: UNKNOWN}),
+    ]
+    assert [d.id for d in device_list(OnvifDetails(), cameras)] == [f"{URL}-u1", f"{second}-u2"]
+    excluding = OnvifDetails(
+        ip_addresses=FilterList(items=("10.0.0.9",), action=FilterAction.EXCLUDE)
+    )
+    assert [d.id for d in device_list(excluding, cameras)] == [f"{second}-u2"]
+    scoped = OnvifDetails(scopes=FilterList(items=("s",)))
+    assert [d.id for d in device_list(scoped, cameras)] == [f"{second}-u2"]
+
+
+def test_needs_network_facts_and_silence() -> None:
+    known = Camera(Endpoint("u1", (URL,)), {URL: NetworkFacts("10.0.0.1", None)})
+    assert needs_network_facts(None, URL)
+    assert not needs_network_facts(known, URL)
+    assert needs_network_facts(known, "http://other/")
+    assert needs_network_facts(Camera(Endpoint("u1", (URL,)), {URL: UNKNOWN}), URL)
+    assert silent_after_round({"a", "b"}, {"b", "c"}) == {"a"}
