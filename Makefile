@@ -5,10 +5,14 @@ PY := $(VENV)/bin/python
 PROTO_FILES := $(shell find proto/akri_proto -name '*.proto' | sort)
 HANDWRITTEN := services tests scripts
 
-.PHONY: setup proto crds lint typecheck contracts unit integration test bench demo clean
+.PHONY: setup testbed proto crds lint typecheck contracts unit integration test bench demo clean
 
 setup:
 	@bash scripts/setup.sh
+
+## testbed: build the real control plane and node binaries (cached outside the tree; see testbed/README.md)
+testbed:
+	@bash testbed/build.sh
 
 ## proto: regenerate the Python for every .proto (messages, gRPC stubs and their .pyi)
 proto: setup
@@ -35,12 +39,12 @@ integration: setup
 	$(PY) -m pytest tests/integration -q
 
 ## test: lint, types, import contracts and every test
-test: lint typecheck contracts
+test: lint typecheck contracts testbed
 	$(PY) -m pytest tests/unit tests/integration -q -m "not umockdev"
 	umockdev-wrapper $(PY) -m pytest tests/unit tests/integration -q -m umockdev
 
 ## bench: benchmarks that print medians, p95 and memory
-bench: setup
+bench: setup testbed
 	@bash scripts/setup.sh --runtime
 	AKRI_RUNTIME_PYTHON=$(CURDIR)/.venv-runtime/bin/python $(PY) -m pytest tests/bench -q -s -m "not umockdev"
 	AKRI_RUNTIME_PYTHON=$(CURDIR)/.venv-runtime/bin/python umockdev-wrapper $(PY) -m pytest tests/bench -q -s -m umockdev

@@ -21,8 +21,16 @@ from akri_testbed.cluster import Cluster
 from akri_common.crds.naming import device_hash
 from akri_common.ids import DeviceId, NodeName
 from akri_common.k8s.errors import NotFoundError
-from akri_common.k8s.objects import CONFIGURATION, SECRET, Objects
+from akri_common.k8s.objects import CONFIGURATION, POD, SECRET, Objects
 from tests.support import kube
+from tests.support.pods import (
+    create_pod,
+    node_resources,
+    pod_body,
+    pod_in_phase,
+    run_options,
+    running_pod,
+)
 from tests.support.processes import Child, ProcessGroup, wait_for
 
 NAMES = {"akri-debug-echo-8120fe", "akri-debug-echo-a19705"}
@@ -332,3 +340,53 @@ async def test_a_missing_secret_is_reported_once_and_retried(shared_setup: Setup
     )
     assert len(reports()) == 1, "a retried failure is logged once"
     assert all("s3cret" not in line for line in agent.log().splitlines())
+
+
+async def test_pods_get_the_device_and_slots_are_accounted(
+    shared_setup: Setup, testbed: Cluster
+) -> None:
+    """Instance-level resource end to end: the real agent's plugins, the node's device manager."""
+    setup = shared_setup
+    objects = setup.objects
+    node = testbed.nodes[0]
+    both = sorted(n.name for n in setup.nodes)
+    resource = "akri.sh/akri-debug-echo-8120fe"
+    await apply_configuration(setup, "akri-debug-echo", "foo0", capacity=2)
+    await wait_instances(setup, {"akri-debug-echo-8120fe": both})
+
+    async def allocatable(count: str) -> bool:
+        return (await node_resources(objects, node.name))[1].get(resource) == count
+
+    await wait_for(lambda: allocatable("2"), timeout=15, what=f"{resource}=2 on {node.name}")
+
+    for name in ("broker-a", "broker-b"):
+        await create_pod(objects, pod_body(name, setup.namespace, resource, node=node.name))
+    for name in ("broker-a", "broker-b"):
+        pod = await running_pod(objects, setup.namespace, name)
+        (container,) = run_options(node.run_options_dir, pod)["containers"]
+        assert container["env"]["DEBUG_ECHO_DESCRIPTION"] == "foo0"
+        assert container["env"]["DEBUG_ECHO_DESCRIPTION_8120FE"] == "foo0"
+
+    usage = (await setup.instances())["akri-debug-echo-8120fe"]["spec"]["deviceUsage"]
+    assert usage == {"akri-debug-echo-8120fe-0": node.name, "akri-debug-echo-8120fe-1": node.name}
+
+    # Capacity 2: a third pod bound to the node fails admission.
+    await create_pod(objects, pod_body("broker-c", setup.namespace, resource, node=node.name))
+    failed = await pod_in_phase(objects, setup.namespace, "broker-c", "Failed")
+    assert failed["status"]["reason"] == "UnexpectedAdmissionError"
+
+    for name in ("broker-a", "broker-b", "broker-c"):
+        await objects.delete(POD, namespace=setup.namespace, name=name)
+
+    async def freed() -> bool:
+        instance = (await setup.instances())["akri-debug-echo-8120fe"]
+        return not instance["spec"].get("deviceUsage")
+
+    took = await wait_for(freed, timeout=35, what="the reclaimer to free both slots", interval=0.5)
+    print(f"slots freed {took:.1f} s after the pods were deleted")
+
+    # The device goes offline on this node: it leaves `nodes` and its plugin stops.
+    next(n for n in setup.nodes if n.name == node.name).availability.write_text("OFFLINE")
+    others = [n for n in both if n != node.name]
+    await wait_instances(setup, {"akri-debug-echo-8120fe": others}, timeout=5)
+    await wait_for(lambda: allocatable("0"), timeout=10, what=f"{resource} withdrawn")

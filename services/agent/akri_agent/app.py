@@ -1,8 +1,8 @@
 """The agent process: wiring the registration server, discovery, reconcilers and servers together.
 
 Everything runs in one task group: the Configuration and Instance reflectors (watched caches), the
-Configuration controller, the registration server, the metrics server. Discovery changes and
-Instance changes enqueue the Configuration they belong to; the reconciler does the rest. Stopping
+Configuration controller, the kubelet device plugins, the registration server, the metrics server. Discovery changes and
+Instance changes enqueue the Configuration they belong to and reach the device plugins. Stopping
 cancels the group, which stops the servers and unlinks their sockets.
 """
 
@@ -15,10 +15,12 @@ import structlog
 
 from akri_agent.configurations.reconciler import ConfigurationReconciler
 from akri_agent.configurations.secrets import api_lookup
+from akri_agent.device_plugins import DevicePluginManager
 from akri_agent.discovery.manager import ConfigurationKey, DiscoveryManager
 from akri_agent.metrics import PrometheusObserver
 from akri_agent.registration.server import RegistrationServer
 from akri_agent.settings import AgentSettings
+from akri_common.devices import Device
 from akri_common.k8s.client import connect
 from akri_common.k8s.controller import Controller
 from akri_common.k8s.objects import CONFIGURATION, INSTANCE, Objects
@@ -56,7 +58,21 @@ async def run_agent(settings: AgentSettings, *, stop: asyncio.Event) -> None:
         )
         controller = Controller("configurations", reconciler)
 
+        def lookup_device(namespace: str, name: str) -> Device | None:
+            found = discovery.find_instance(namespace=namespace, name=name)
+            return None if found is None else found.device
+
+        plugins = DevicePluginManager(
+            node=settings.node_name,
+            objects=objects,
+            instances=instances,
+            lookup_device=lookup_device,
+            device_plugins_directory=settings.device_plugins_directory,
+            pod_resources_socket=settings.pod_resources_socket,
+        )
+
         def instance_changed(key: ObjectKey) -> None:
+            plugins.instance_changed(key)
             obj = instances.get(key)
             configuration = (obj or {}).get("spec", {}).get("configurationName")
             if configuration:
@@ -86,6 +102,7 @@ async def run_agent(settings: AgentSettings, *, stop: asyncio.Event) -> None:
                     name="instance reflector",
                 ),
                 group.create_task(_when_synced(instances, controller), name="controller"),
+                group.create_task(plugins.run(), name="device plugins"),
                 group.create_task(
                     Reflector(
                         objects, CONFIGURATION, configurations, on_change=controller.enqueue

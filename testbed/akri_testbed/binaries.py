@@ -1,0 +1,60 @@
+"""Where the testbed binaries are: asks ``testbed/build.sh --paths``, and builds what is missing."""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+TESTBED_DIR = Path(__file__).resolve().parent.parent
+BUILD_SCRIPT = TESTBED_DIR / "build.sh"
+REQUIRED = (
+    "etcd",
+    "kube-apiserver",
+    "kube-controller-manager",
+    "kube-scheduler",
+    "akri-testbed-node",
+    "akri-testbed-stub-plugin",
+    "helm",
+)
+
+
+class BinariesMissingError(RuntimeError):
+    """A testbed binary is not built; running ``testbed/build.sh`` fixes it."""
+
+
+@dataclass(frozen=True)
+class Binaries:
+    """Absolute paths of every testbed binary, by name."""
+
+    paths: dict[str, Path]
+
+    def __getitem__(self, name: str) -> Path:
+        return self.paths[name]
+
+
+def parse_paths(output: str) -> dict[str, Path]:
+    """Parses ``name=/abs/path`` lines as printed by ``build.sh --paths``."""
+    paths: dict[str, Path] = {}
+    for line in output.splitlines():
+        name, sep, path = line.partition("=")
+        if sep and name.strip():
+            paths[name.strip()] = Path(path.strip())
+    return paths
+
+
+def locate(*, build: bool) -> Binaries:
+    """Returns the binaries, building missing ones first when ``build`` is set."""
+    if build:
+        subprocess.run(["bash", str(BUILD_SCRIPT)], check=True)
+    result = subprocess.run(
+        ["bash", str(BUILD_SCRIPT), "--paths"], check=True, capture_output=True, text=True
+    )
+    paths = parse_paths(result.stdout)
+    missing = [name for name in REQUIRED if name not in paths or not paths[name].is_file()]
+    if missing:
+        raise BinariesMissingError(
+            f"not built: {', '.join(missing)}; run `bash {BUILD_SCRIPT}` (the first build takes"
+            " about 8 minutes on 2 cores)"
+        )
+    return Binaries(paths)
