@@ -30,6 +30,10 @@ from akri_common.metrics import MetricsServer
 
 log = structlog.get_logger(__name__)
 
+# Failed reconciles (for example while the API server is away) are retried at least this often,
+# so that the agent catches up within seconds of the API server coming back.
+RETRY_CAP_SECONDS = 15.0
+
 
 async def run_agent(settings: AgentSettings, *, stop: asyncio.Event) -> None:
     """Runs the agent until ``stop`` is set."""
@@ -56,7 +60,7 @@ async def run_agent(settings: AgentSettings, *, stop: asyncio.Event) -> None:
             instances=instances,
             discovery=discovery,
         )
-        controller = Controller("configurations", reconciler)
+        controller = Controller("configurations", reconciler, backoff_cap=RETRY_CAP_SECONDS)
 
         def lookup_device(namespace: str, name: str) -> Device | None:
             found = discovery.find_instance(namespace=namespace, name=name)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
+import aiohttp
 from kubernetes_asyncio.client import ApiClient
 from prometheus_client import Counter
 
@@ -228,6 +229,8 @@ class Objects:
             data = await asyncio.wait_for(response.read(), self.timeout)
         except TimeoutError as err:
             raise UnavailableError(f"{action}: no answer within {self.timeout:g}s") from err
+        except (aiohttp.ClientError, OSError) as err:
+            raise UnavailableError(f"{action}: {type(err).__name__}: {err}") from err
         finally:
             response.release()
         result: JsonObject = json.loads(data) if data else {}
@@ -302,6 +305,8 @@ async def _chunks(response: Any, *, idle: float, action: str) -> AsyncIterator[b
             chunk: bytes = await asyncio.wait_for(response.content.readany(), idle)
         except TimeoutError as err:
             raise UnavailableError(f"{action}: the watch went silent for {idle:g}s") from err
+        except (aiohttp.ClientError, OSError) as err:  # the connection broke mid-stream
+            raise UnavailableError(f"{action}: {type(err).__name__}: {err}") from err
         if not chunk:
             return
         yield chunk

@@ -58,12 +58,16 @@ class Reflector:
             except GoneError:
                 log.info("watch_expired", kind=self._kind.plural)
                 version = None
-            except ApiError as err:
+            except asyncio.CancelledError:
+                raise
+            except Exception as err:
+                if not isinstance(err, ApiError):
+                    log.exception("watch_crashed", kind=self._kind.plural)
                 failures += 1
                 delay = min(BACKOFF_CAP, BACKOFF_INITIAL * 2 ** (failures - 1))
                 log.warning("watch_failed", kind=self._kind.plural, error=str(err), retry_in=delay)
                 await asyncio.sleep(delay)
-                if not err.retryable:
+                if not isinstance(err, ApiError) or not err.retryable:
                     version = None
 
     async def _list(self) -> str:
