@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the testbed binaries from the official Go modules (through the Go module proxy):
 #   kube   kube-apiserver, kube-controller-manager, kube-scheduler  (testbed/kube, k8s.io/kubernetes)
+#   kubectl kubectl, same k8s.io/kubernetes version and replaces     (testbed/kubectl)
 #   etcd   etcd                                                     (testbed/etcd, go.etcd.io/etcd/server/v3)
 #   helm   helm                                                     (testbed/helm, helm.sh/helm/v3)
 #   node   akri-testbed-node, the kubelet-backed node process, and  (testbed/node)
@@ -10,14 +11,19 @@
 #   ${AKRI_TESTBED_CACHE:-$HOME/.cache/akri-testbed}/{go-mod,go-build,<key>/bin}
 # where <key> = <component>-<module version>-<go version>-<hash of the module's inputs>, so a
 # component is rebuilt only when its pinned versions, its sources or the Go toolchain change.
+# Each build leaves a record of how long each step took next to its binaries, in
+#   <key>/build-record.json   {"component", "version", "go", "started", "steps": [{"step", "seconds"}],
+#                              "total_seconds", "build_cache_was_empty"}
+# (read by tests/bench/test_testbed_bench.py; `--records` prints them all).
 #
 # Usage: testbed/build.sh [--paths] [component ...]     (default: all components)
 #   --paths  build nothing; print "<binary>=<absolute path>" for every binary (existing or not)
+#   --records build nothing; print "<component>=<absolute path of its build-record.json>"
 set -euo pipefail
 
 TESTBED_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 CACHE_ROOT="${AKRI_TESTBED_CACHE:-$HOME/.cache/akri-testbed}"
-ALL_COMPONENTS=(kube etcd helm node)
+ALL_COMPONENTS=(kube kubectl etcd helm node)
 
 export GOMODCACHE="$CACHE_ROOT/go-mod"
 export GOCACHE="$CACHE_ROOT/go-build"
@@ -88,6 +94,13 @@ component_info() {
 		PKGS=(k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager
 			k8s.io/kubernetes/cmd/kube-scheduler)
 		;;
+	kubectl)
+		VERSION="$(module_version "$DIR" k8s.io/kubernetes)"
+		TAGS="selinux,notest,grpcnotrace"
+		LDFLAGS="$(kube_ldflags)"
+		BINS=(kubectl)
+		PKGS=(k8s.io/kubernetes/cmd/kubectl)
+		;;
 	etcd)
 		VERSION="$(module_version "$DIR" go.etcd.io/etcd/server/v3)"
 		LDFLAGS="-s -w"
@@ -114,6 +127,7 @@ component_info() {
 	esac
 	KEY="$1-$VERSION-$GO_VERSION-$(inputs_hash "$DIR" "$TAGS $LDFLAGS")"
 	BIN_DIR="$CACHE_ROOT/$KEY/bin"
+	RECORD="$CACHE_ROOT/$KEY/build-record.json"
 }
 
 # build_component NAME: builds every binary of NAME into its keyed bin dir unless all exist.
@@ -125,21 +139,30 @@ build_component() {
 		log "$1: up to date in $BIN_DIR"
 		return
 	fi
-	local start tmp i
+	local start step tmp i steps cold=false
 	start=$(date +%s.%N)
+	[[ -d "$GOCACHE" ]] && [[ -n "$(ls -A "$GOCACHE" 2>/dev/null)" ]] || cold=true
 	tmp="$(mktemp -d "$CACHE_ROOT/.build-$1.XXXXXX")"
 	log "$1 $VERSION: downloading modules"
+	step=$start
 	(cd "$DIR" && nice -n 19 go mod download)
+	steps="{\"step\": \"modules\", \"seconds\": $(elapsed "$step")}"
 	log "$1 $VERSION: modules ready after $(elapsed "$start") s; compiling ${BINS[*]}"
 	for i in "${!BINS[@]}"; do
+		step=$(date +%s.%N)
 		(cd "$DIR" && nice -n 19 go build -trimpath -tags "$TAGS" -ldflags "$LDFLAGS" \
 			-o "$tmp/${BINS[$i]}" "${PKGS[$i]}")
+		steps+=", {\"step\": \"${BINS[$i]}\", \"seconds\": $(elapsed "$step")}"
 		log "$1: ${BINS[$i]} built at $(elapsed "$start") s ($(du -m "$tmp/${BINS[$i]}" | cut -f1) MiB)"
 	done
 	mkdir -p "$BIN_DIR"
 	for b in "${BINS[@]}"; do mv -f "$tmp/$b" "$BIN_DIR/$b"; done
 	rmdir "$tmp"
-	log "$1: done in $(elapsed "$start") s -> $BIN_DIR"
+	printf '{"component": "%s", "version": "%s", "go": "%s", "started": "%s", "steps": [%s], "total_seconds": %s, "build_cache_was_empty": %s}\n' \
+		"$1" "$VERSION" "$GO_VERSION" "$(date -u -d "@${start%.*}" +%Y-%m-%dT%H:%M:%SZ)" "$steps" \
+		"$(elapsed "$start")" "$cold" >"$RECORD.tmp"
+	mv -f "$RECORD.tmp" "$RECORD"
+	log "$1: done in $(elapsed "$start") s -> $BIN_DIR (record: $RECORD)"
 }
 
 elapsed() { awk -v s="$1" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }'; }
@@ -152,13 +175,23 @@ print_paths() {
 	done
 }
 
+print_records() {
+	local c
+	for c in "${COMPONENTS[@]}"; do
+		component_info "$c"
+		printf '%s=%s\n' "$c" "$RECORD"
+	done
+}
+
 main() {
 	local mode=build
 	if [[ "${1:-}" == "--paths" ]]; then mode=paths; shift; fi
+	if [[ "${1:-}" == "--records" ]]; then mode=records; shift; fi
 	COMPONENTS=("$@")
 	(( ${#COMPONENTS[@]} )) || COMPONENTS=("${ALL_COMPONENTS[@]}")
 	mkdir -p "$CACHE_ROOT"
 	if [[ $mode == paths ]]; then print_paths; return; fi
+	if [[ $mode == records ]]; then print_records; return; fi
 	local total c
 	total=$(date +%s.%N)
 	for c in "${COMPONENTS[@]}"; do build_component "$c"; done

@@ -1,7 +1,12 @@
-"""Where the testbed binaries are: asks ``testbed/build.sh --paths``, and builds what is missing."""
+"""Where the testbed binaries are: asks ``testbed/build.sh --paths``, and builds what is missing.
+
+``locate(build=False)["kubectl"]`` is the path of a binary; ``build_records()`` says where each
+component's build record (``build-record.json``: seconds per step of the build that produced the
+cached binaries) is."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +18,7 @@ REQUIRED = (
     "kube-apiserver",
     "kube-controller-manager",
     "kube-scheduler",
+    "kubectl",
     "akri-testbed-node",
     "akri-testbed-stub-plugin",
     "helm",
@@ -58,3 +64,18 @@ def locate(*, build: bool) -> Binaries:
             " about 8 minutes on 2 cores)"
         )
     return Binaries(paths)
+
+
+def build_records() -> dict[str, dict[str, object] | None]:
+    """Each component's build record (see ``build.sh``), or None where the cached binaries were
+    built before build.sh kept records (or are not built)."""
+    result = subprocess.run(
+        ["bash", str(BUILD_SCRIPT), "--records"], check=True, capture_output=True, text=True
+    )
+    records: dict[str, dict[str, object] | None] = {}
+    for component, path in parse_paths(result.stdout).items():
+        try:
+            records[component] = json.loads(path.read_text())
+        except FileNotFoundError:
+            records[component] = None
+    return records
