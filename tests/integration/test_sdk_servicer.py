@@ -12,8 +12,8 @@ import grpc
 import pytest
 
 from akri_common.devices import Device
+from akri_common.filewatch import file_changes
 from akri_handler_sdk.errors import InvalidDetailsError
-from akri_handler_sdk.filewatch import file_changes
 from akri_handler_sdk.testing import leftover_tasks, serve_for_test, socket_directory
 
 A, B = Device(id="a"), Device(id="b")

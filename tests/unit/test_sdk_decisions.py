@@ -9,10 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from akri_common.settings import SettingsError
-from akri_handler_sdk.endpoints import endpoint_for
-from akri_handler_sdk.errors import InvalidDetailsError
-from akri_handler_sdk.filewatch import (
+from akri_common.filewatch import (
     IN_CLOSE_WRITE,
     IN_CREATE,
     IN_DELETE,
@@ -21,6 +18,9 @@ from akri_handler_sdk.filewatch import (
     concerns,
     parse_events,
 )
+from akri_common.settings import SettingsError
+from akri_handler_sdk.endpoints import endpoint_for
+from akri_handler_sdk.errors import InvalidDetailsError
 from akri_handler_sdk.registration import Backoff, registration_request
 from akri_handler_sdk.settings import HandlerSettings
 from akri_proto.discovery.v0 import discovery_pb2 as pb

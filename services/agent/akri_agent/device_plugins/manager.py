@@ -34,7 +34,7 @@ from akri_agent.device_plugins.errors import (
     SlotWriteError,
     UnknownDeviceError,
 )
-from akri_agent.device_plugins.kubelet import WatchError, kubelet_restarts, register
+from akri_agent.device_plugins.kubelet import kubelet_restarts, register
 from akri_agent.device_plugins.ledger import InstanceLedger, InstanceSnapshot
 from akri_agent.device_plugins.plugin import PluginServer
 from akri_agent.device_plugins.reclaimer import (
@@ -46,6 +46,7 @@ from akri_agent.device_plugins.reclaimer import (
 from akri_agent.device_plugins.slots import ConfigurationUsage, DeviceState
 from akri_common.crds.naming import resource_name
 from akri_common.devices import Device
+from akri_common.filewatch import WatchError
 from akri_common.ids import ConfigurationName, NodeName
 from akri_common.k8s.controller import Controller
 from akri_common.k8s.objects import Objects

@@ -7,8 +7,8 @@ stream, and sends only changes. ``akri_handler_sdk.testing`` helps test a handle
 """
 
 from akri_common.devices import Device, DeviceSpec, Mount
+from akri_common.filewatch import WatchError, file_changes
 from akri_handler_sdk.errors import InvalidDetailsError, ServeError
-from akri_handler_sdk.filewatch import WatchError, file_changes
 from akri_handler_sdk.protocol import DiscoveryHandler
 from akri_handler_sdk.registration import Backoff, Registrar
 from akri_handler_sdk.runner import run

@@ -26,8 +26,8 @@ from typing import Any
 import grpc
 import structlog
 
+from akri_common.filewatch import WatchError, file_changes
 from akri_handler_sdk.endpoints import Endpoint
-from akri_handler_sdk.filewatch import WatchError, file_changes
 from akri_proto.discovery.v0 import discovery_pb2 as pb
 from akri_proto.discovery.v0 import discovery_pb2_grpc as pb_grpc
 

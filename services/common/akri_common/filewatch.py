@@ -3,6 +3,8 @@
 ``file_changes(path)`` watches the file's parent directory (so that creation, deletion and atomic
 renames are seen, not only writes to an existing file) and wakes through ``loop.add_reader``: no
 polling, no thread, no extra dependency. Events that arrive together are coalesced into one wake-up.
+Handlers use it for the files they report on, the SDK for the agent's registration socket, the
+agent for kubelet's registration socket (a kubelet restart re-creates it).
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ IN_IGNORED = 0x00008000
 
 #: What makes a file's content or existence change, seen from its directory.
 FILE_EVENTS = IN_CLOSE_WRITE | IN_MOVED_FROM | IN_MOVED_TO | IN_CREATE | IN_DELETE
+#: A new file appearing under the name (created, or moved in).
+CREATED = IN_CREATE | IN_MOVED_TO
 #: The directory itself went away: the watch is over.
 _DIRECTORY_GONE = IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED
 
@@ -55,9 +59,11 @@ def parse_events(buffer: bytes) -> list[tuple[int, str]]:
     return events
 
 
-def concerns(events: list[tuple[int, str]], name: str) -> tuple[bool, bool]:
-    """Whether any event touches the file ``name``, and whether the directory watch has ended."""
-    touched = any(mask & FILE_EVENTS and event_name == name for mask, event_name in events)
+def concerns(
+    events: list[tuple[int, str]], name: str, *, kinds: int = FILE_EVENTS
+) -> tuple[bool, bool]:
+    """Whether any event of ``kinds`` touches the file ``name``, and whether the watch has ended."""
+    touched = any(mask & kinds and event_name == name for mask, event_name in events)
     ended = any(mask & _DIRECTORY_GONE for mask, _ in events)
     return touched, ended
 
@@ -70,13 +76,13 @@ def _absolute(path: Path) -> Path:
     return Path(path).absolute()  # no I/O: joins the working directory
 
 
-def _open_watch(directory: Path) -> int:
+def _open_watch(directory: Path, kinds: int) -> int:
     libc = _libc()
     fd = int(libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC))
     if fd < 0:
         errno = ctypes.get_errno()
         raise WatchError(errno, f"inotify_init1: {os.strerror(errno)}")
-    mask = FILE_EVENTS | IN_DELETE_SELF | IN_MOVE_SELF
+    mask = kinds | IN_DELETE_SELF | IN_MOVE_SELF
     if libc.inotify_add_watch(fd, os.fsencode(directory), mask) < 0:
         errno = ctypes.get_errno()
         os.close(fd)
@@ -84,17 +90,21 @@ def _open_watch(directory: Path) -> int:
     return fd
 
 
-async def file_changes(path: Path) -> AsyncGenerator[None, None]:
+async def file_changes(
+    path: Path, *, kinds: int = FILE_EVENTS, initial: bool = True
+) -> AsyncGenerator[None, None]:
     """Yields once at once (read the file's current state then), then after every change to it.
 
-    A change is the file being created, written and closed, moved in or out, or deleted. The watch
-    is in place before the first yield, so nothing that happens after it is missed. The iteration
-    ends when the parent directory itself is deleted or moved. Close the generator (``aclose`` or
-    ``contextlib.aclosing``) to release the inotify descriptor promptly.
+    A change is, by default, the file being created, written and closed, moved in or out, or
+    deleted; ``kinds`` narrows it (``CREATED``: only a new file appearing). With ``initial=False``
+    there is no first yield. The watch is in place before the generator first runs, so nothing that
+    happens after it is missed. The iteration ends when the parent directory itself is deleted or
+    moved. Close the generator (``aclose`` or ``contextlib.aclosing``) to release the inotify
+    descriptor promptly.
     """
     path = _absolute(path)
     loop = asyncio.get_running_loop()
-    fd = _open_watch(path.parent)
+    fd = _open_watch(path.parent, kinds)
     wake = asyncio.Event()
     state = {"ended": False}
 
@@ -103,7 +113,7 @@ async def file_changes(path: Path) -> AsyncGenerator[None, None]:
             buffer = os.read(fd, _READ_SIZE)
         except BlockingIOError:
             return
-        touched, ended = concerns(parse_events(buffer), path.name)
+        touched, ended = concerns(parse_events(buffer), path.name, kinds=kinds)
         if ended:
             state["ended"] = True
         if touched or ended:
@@ -111,7 +121,8 @@ async def file_changes(path: Path) -> AsyncGenerator[None, None]:
 
     loop.add_reader(fd, on_readable)
     try:
-        yield
+        if initial:
+            yield
         while not state["ended"]:
             await wake.wait()
             wake.clear()
