@@ -4,6 +4,7 @@
 
 * WS-Discovery: answers Probes for ``NetworkVideoTransmitter`` (unicast ProbeMatches), says Hello
   when it starts and Bye on SIGTERM; SIGKILL makes it stop answering without a word.
+  ``--no-discovery`` leaves WS-Discovery out (another implementation announces the camera).
 * Device service (SOAP 1.2 over aiohttp) at ``http://<ip>:<port>/onvif/device_service``:
   ``GetSystemDateAndTime`` (no auth), ``GetNetworkInterfaces`` (WS-Security UsernameToken digest
   checked when ``--username`` is given; ``ter:NotAuthorized`` fault otherwise), and ``--mode
@@ -237,23 +238,28 @@ def device_service(camera: Camera) -> web.Application:
     return app
 
 
-async def serve(camera: Camera, stack: list[object]) -> Discovery:
-    """Starts one camera's device service and discovery socket; returns its discovery side."""
+async def serve(camera: Camera, stack: list[object], *, discovery: bool) -> Discovery | None:
+    """Starts one camera's device service and (unless told not to) its discovery socket;
+    returns its discovery side."""
     loop = asyncio.get_running_loop()
     runner = web.AppRunner(device_service(camera), access_log=None)
     await runner.setup()
     await web.TCPSite(runner, camera.ip, camera.port).start()
-    transport, discovery = await loop.create_datagram_endpoint(
+    stack.append(runner)
+    if not discovery:
+        return None
+    transport, side = await loop.create_datagram_endpoint(
         lambda: Discovery(camera), sock=discovery_socket(camera.ip)
     )
-    stack.extend([runner, transport])
-    return discovery
+    stack.append(transport)
+    return side
 
 
-async def main(cameras: list[Camera], *, say_hello: bool) -> None:
+async def main(cameras: list[Camera], *, say_hello: bool, discovery: bool = True) -> None:
     loop = asyncio.get_running_loop()
     stack: list[object] = []
-    sides = [await serve(camera, stack) for camera in cameras]
+    served = [await serve(camera, stack, discovery=discovery) for camera in cameras]
+    sides = [side for side in served if side is not None]
     stop = asyncio.Event()
     loop.add_signal_handler(signal.SIGTERM, stop.set)
     loop.add_signal_handler(signal.SIGINT, stop.set)
@@ -278,7 +284,7 @@ async def main(cameras: list[Camera], *, say_hello: bool) -> None:
             item.close()
 
 
-def parse_args(argv: list[str]) -> tuple[list[Camera], bool]:
+def parse_args(argv: list[str]) -> tuple[list[Camera], bool, bool]:
     """One camera per ``--ip``; with several, uuid and MAC end in the camera's index."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--ip", action="append", required=True)
@@ -290,6 +296,7 @@ def parse_args(argv: list[str]) -> tuple[list[Camera], bool]:
     parser.add_argument("--password", default="")
     parser.add_argument("--mode", choices=["ok", "malformed", "fault"], default="ok")
     parser.add_argument("--no-hello", action="store_true")
+    parser.add_argument("--no-discovery", action="store_true")
     args = parser.parse_args(argv)
     many = len(args.ip) > 1
     cameras = [
@@ -305,9 +312,9 @@ def parse_args(argv: list[str]) -> tuple[list[Camera], bool]:
         )
         for index, ip in enumerate(args.ip)
     ]
-    return cameras, not args.no_hello
+    return cameras, not args.no_hello, not args.no_discovery
 
 
 if __name__ == "__main__":
-    parsed, say_hello = parse_args(sys.argv[1:])
-    asyncio.run(main(parsed, say_hello=say_hello))
+    parsed, say_hello, with_discovery = parse_args(sys.argv[1:])
+    asyncio.run(main(parsed, say_hello=say_hello, discovery=with_discovery))

@@ -1,11 +1,15 @@
-"""A test's own little camera network: two network namespaces joined by a veth pair.
+"""A test's own little camera network: network namespaces joined by veth pairs.
 
 ``OnvifLab`` creates ``<prefix>-h`` (where the handler under test runs) and ``<prefix>-c`` (where
 the simulated cameras run, each on an address of its own), on a private /24 that exists only inside
-those namespaces, and starts processes in them with ``ip netns exec``. On exit, also after a
-failure, it kills every process it started and any other process left in its namespaces, and
-deletes the namespaces (which removes the veth pair). The root namespace sees no traffic at all:
-the test talks to the handler over its Unix socket, which works across network namespaces.
+those namespaces, and starts processes in them with ``ip netns exec``. With ``handlers=N`` (N > 1)
+it creates N handler namespaces (``<prefix>-h``, ``<prefix>-h2``, ...), each with a veth pair into
+the camera namespace, where a bridge (named ``vc``, holding the camera addresses, IGMP snooping
+off) joins them into one link: every handler reaches every camera, multicast included. On exit,
+also after a failure, it kills every process it started and any other process left in its
+namespaces, and deletes the namespaces (which removes the veth pairs and the bridge). The root
+namespace sees no traffic at all: the test talks to the handlers over their Unix sockets, which
+work across network namespaces.
 """
 
 from __future__ import annotations
@@ -62,9 +66,10 @@ class SimulatedCamera:
 
 @dataclass
 class OnvifLab:
-    """Two namespaces, a veth pair and the processes started in them."""
+    """A camera namespace, ``handlers`` handler namespaces, and the processes started in them."""
 
     logs: Path
+    handlers: int = 1
     prefix: str = field(default_factory=lambda: f"akon{os.getpid() % 10000}x{next(_labs)}")
     subnet: str = field(default_factory=lambda: f"10.{200 + os.getpid() % 50}.{next(_labs) % 250}")
     processes: list[LabProcess] = field(default_factory=list)
@@ -72,11 +77,25 @@ class OnvifLab:
 
     @property
     def handler_ns(self) -> str:
-        return f"{self.prefix}-h"
+        return self.handler_namespaces[0]
+
+    @property
+    def handler_namespaces(self) -> tuple[str, ...]:
+        """``<prefix>-h``, then ``<prefix>-h2``, ``<prefix>-h3``, ... (one per handler)."""
+        return tuple(f"{self.prefix}-h{i + 1 if i else ''}" for i in range(self.handlers))
 
     @property
     def camera_ns(self) -> str:
         return f"{self.prefix}-c"
+
+    @property
+    def namespaces(self) -> tuple[str, ...]:
+        return (*self.handler_namespaces, self.camera_ns)
+
+    def handler_address(self, index: int = 0) -> str:
+        """The address of handler namespace ``index`` (.1, then .3, .4, ...; .2 is the camera
+        namespace's own)."""
+        return f"{self.subnet}.{1 if index == 0 else index + 2}"
 
     async def __aenter__(self) -> Self:
         require_netns()
@@ -95,18 +114,31 @@ class OnvifLab:
             self._delete()
 
     def _create(self) -> None:
-        h, c = self.handler_ns, self.camera_ns
-        _ip("netns", "add", h)
-        _ip("netns", "add", c)
-        _ip("-n", h, "link", "add", "vh", "type", "veth", "peer", "name", "vc", "netns", c)
-        _ip("-n", h, "addr", "add", f"{self.subnet}.1/24", "dev", "vh")
-        _ip("-n", c, "addr", "add", f"{self.subnet}.2/24", "dev", "vc")
-        for ns, dev in ((h, "vh"), (c, "vc")):
+        if self.handlers < 1:
+            raise ValueError("a lab needs at least one handler namespace")
+        c = self.camera_ns
+        veth = ("link", "add", "vh", "type", "veth", "peer", "name")
+        for ns in self.namespaces:
+            _ip("netns", "add", ns)
             _ip("-n", ns, "link", "set", "lo", "up")
-            _ip("-n", ns, "link", "set", dev, "up")
+        if self.handlers == 1:
+            # The original topology: one veth pair, its camera end carrying the camera addresses.
+            _ip("-n", self.handler_ns, *veth, "vc", "netns", c)
+        else:
+            _ip("-n", c, "link", "add", "vc", "type", "bridge", "mcast_snooping", "0")
+            for index, h in enumerate(self.handler_namespaces):
+                port = f"vc{index + 1}"
+                _ip("-n", h, *veth, port, "netns", c)
+                _ip("-n", c, "link", "set", port, "master", "vc")
+                _ip("-n", c, "link", "set", port, "up")
+        for index, h in enumerate(self.handler_namespaces):
+            _ip("-n", h, "addr", "add", f"{self.handler_address(index)}/24", "dev", "vh")
+            _ip("-n", h, "link", "set", "vh", "up")
+        _ip("-n", c, "addr", "add", f"{self.subnet}.2/24", "dev", "vc")
+        _ip("-n", c, "link", "set", "vc", "up")
 
     def _delete(self) -> None:
-        for ns in (self.handler_ns, self.camera_ns):
+        for ns in self.namespaces:
             pids = subprocess.run(
                 ["ip", "netns", "pids", ns], capture_output=True, text=True, check=False
             ).stdout.split()
@@ -119,11 +151,7 @@ class OnvifLab:
         listed = subprocess.run(
             ["ip", "netns", "list"], capture_output=True, text=True, check=False
         ).stdout
-        return any(
-            line.split()[0] in (self.handler_ns, self.camera_ns)
-            for line in listed.splitlines()
-            if line
-        )
+        return any(line.split()[0] in self.namespaces for line in listed.splitlines() if line)
 
     async def start(
         self,
@@ -160,8 +188,12 @@ class OnvifLab:
         password: str = "",
         mode: str = "ok",
         hello: bool = True,
+        discovery: bool = True,
     ) -> SimulatedCamera:
-        """Adds an address for the camera in the camera namespace and starts it there."""
+        """Adds an address for the camera in the camera namespace and starts it there.
+
+        ``discovery=False`` starts only its device service (no WS-Discovery socket), for a test
+        that announces the camera with another WS-Discovery implementation."""
         ip = f"{self.subnet}.{next(self._next_host)}"
         _ip("-n", self.camera_ns, "addr", "add", f"{ip}/24", "dev", "vc")
         args = ["--ip", ip, "--uuid", uuid, "--mac", mac, "--mode", mode]
@@ -171,6 +203,8 @@ class OnvifLab:
             args += ["--username", username, "--password", password]
         if not hello:
             args.append("--no-hello")
+        if not discovery:
+            args.append("--no-discovery")
         process = await self.start(
             self.camera_ns, "tests.integration.onvif_support.camera", *args, name=f"camera-{ip}"
         )
@@ -183,6 +217,28 @@ class OnvifLab:
             raise AssertionError(f"camera {ip} did not start; its log:\n{process.log()}")
         ready = json.loads(line)
         return SimulatedCamera(process=process, ip=ip, uuid=uuid, mac=mac, url=ready["urls"][0])
+
+    async def start_wsd_publisher(
+        self, *, uuid: str, xaddr: str, scopes: tuple[str, ...] = ()
+    ) -> LabProcess:
+        """Announces a camera with ``wsdiscovery``'s publisher, in the camera namespace; returns
+        once its Hellos have left (SIGTERM makes it say Bye)."""
+        args = ["--uuid", uuid, "--xaddr", xaddr]
+        for scope in scopes:
+            args += ["--scope", scope]
+        process = await self.start(
+            self.camera_ns, "tests.integration.onvif_support.wsd_publisher", *args, name="wsd"
+        )
+        assert process.proc.stdout is not None
+        try:
+            line = await asyncio.wait_for(process.proc.stdout.readline(), 20.0)
+        except TimeoutError:
+            line = b""
+        if not line:
+            raise AssertionError(
+                f"the wsdiscovery publisher did not start; its log:\n{process.log()}"
+            )
+        return process
 
     async def start_fleet(self, count: int, *, uuid_prefix: str, mac_prefix: str) -> LabProcess:
         """``count`` cameras served by one process (uuids and MACs end in their index)."""
@@ -202,9 +258,9 @@ class OnvifLab:
         return process
 
     async def start_handler(
-        self, directory: Path, *, python: str = sys.executable, **env: str
+        self, directory: Path, index: int = 0, /, *, python: str = sys.executable, **env: str
     ) -> LabProcess:
-        """Starts ``python -m akri_onvif`` in the handler namespace, serving in ``directory``."""
+        """Starts ``python -m akri_onvif`` in handler namespace ``index``, serving in ``directory``."""
         settings = {
             "DISCOVERY_HANDLERS_DIRECTORY": str(directory),
             "ONVIF_PROBE_INTERVAL_SECONDS": "1",
@@ -213,7 +269,11 @@ class OnvifLab:
             **env,
         }
         return await self.start(
-            self.handler_ns, "akri_onvif", name="handler", env=settings, python=python
+            self.handler_namespaces[index],
+            "akri_onvif",
+            name=f"handler{index + 1 if index else ''}",
+            env=settings,
+            python=python,
         )
 
     async def stop(self, process: LabProcess, *, sig: int = signal.SIGTERM) -> int:
