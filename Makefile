@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 PROTO_FILES := $(shell find proto/akri_proto -name '*.proto' | sort)
-HANDWRITTEN := services tests scripts
+HANDWRITTEN := services tests demo testbed/akri_testbed
 
 .PHONY: setup testbed proto crds lint typecheck contracts unit integration test bench demo clean
 
@@ -27,7 +27,7 @@ lint: setup
 	$(VENV)/bin/ruff format --check $(HANDWRITTEN) proto/akri_proto/generate.py
 
 typecheck: setup
-	$(VENV)/bin/mypy services tests proto/akri_proto/generate.py
+	$(VENV)/bin/mypy services tests demo testbed/akri_testbed proto/akri_proto/generate.py
 
 contracts: setup
 	$(VENV)/bin/lint-imports
@@ -49,9 +49,9 @@ bench: setup testbed
 	AKRI_RUNTIME_PYTHON=$(CURDIR)/.venv-runtime/bin/python $(PY) -m pytest tests/bench -q -s -m "not umockdev"
 	AKRI_RUNTIME_PYTHON=$(CURDIR)/.venv-runtime/bin/python umockdev-wrapper $(PY) -m pytest tests/bench -q -s -m umockdev
 
-## demo: a debugEcho handler and `akri discover --watch` while the demo toggles the device
-demo: setup
-	$(PY) scripts/demo.py $(ARGS)
+## demo: the whole loop on a two-node testbed, live (ARGS=--once: once, checked; ARGS=--local: no cluster)
+demo: setup testbed
+	PYTHONPATH=testbed $(PY) -m demo $(ARGS)
 
 clean:
 	rm -rf $(VENV) .venv-runtime .mypy_cache .ruff_cache .pytest_cache

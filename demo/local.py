@@ -1,4 +1,4 @@
-"""`make demo`: a debugEcho discovery handler and `akri discover --watch`, live.
+"""`make demo ARGS=--local`: a debugEcho discovery handler and `akri discover --watch`, live.
 
 The demo hosts the agent's registration socket through `akri discover --watch`, starts a debugEcho
 handler that registers with it, then toggles the handler's availability file (online, OFFLINE,
@@ -8,7 +8,6 @@ online...) and shows each change of the Instances the agent would create. Ctrl-C
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import json
@@ -160,13 +159,3 @@ async def main_async(once: bool) -> int:
                 shutil.rmtree(workdir)
     say("every step seen" if ok else "a step did not show what was expected")
     return 0 if ok else 1
-
-
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--once", action="store_true", help="run the story once and exit")
-    return asyncio.run(main_async(parser.parse_args().once))
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from akri_controller.departures import DELETED, departure, forget_patch, is_ready, usage_node
 
 from akri_common.ids import NodeName
+from akri_controller.departures import DELETED, departure, forget_patch, is_ready, usage_node
 
 
 def node(*conditions: tuple[str, str, str]) -> dict[str, Any]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
+from akri_common.ids import ConfigurationName, InstanceName, NodeName
 from akri_controller.brokers import names
 from akri_controller.brokers.manifests import (
     SPEC_HASH_ANNOTATION,
@@ -16,8 +18,6 @@ from akri_controller.brokers.manifests import (
 )
 from akri_controller.brokers.owners import BrokerInstance, configuration_owner
 from akri_controller.brokers.resources import pinned_to, with_resource
-
-from akri_common.ids import ConfigurationName, InstanceName, NodeName
 
 SHARED = BrokerInstance(
     name=InstanceName("cam-8120fe"),

@@ -6,10 +6,10 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from akri_controller.brokers.actions import BrokerPod, Reason, plan_pods
-from akri_controller.brokers.owners import BrokerInstance
 
 from akri_common.ids import ConfigurationName, InstanceName, NodeName
+from akri_controller.brokers.actions import BrokerPod, Reason, plan_pods
+from akri_controller.brokers.owners import BrokerInstance
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 GRACE = timedelta(minutes=5)

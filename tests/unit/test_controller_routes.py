@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from akri_controller.reconcilers.caches import Owners, Routes
-
 from akri_common.k8s.store import ObjectKey, Store
+from akri_controller.reconcilers.caches import Owners, Routes
 
 
 def pod(name: str, instance: str, configuration: str, version: str = "1") -> dict[str, Any]:

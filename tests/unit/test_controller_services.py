@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from akri_controller.reconcilers.services import covers, service_wanted
 
 

@@ -7,11 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from akri_controller.metrics import BrokerPodCollector
-from akri_controller.settings import ControllerSettings
 
 from akri_common.k8s.store import Store
 from akri_common.settings import SettingsError
+from akri_controller.metrics import BrokerPodCollector
+from akri_controller.settings import ControllerSettings
 
 
 def test_defaults() -> None:

@@ -1,0 +1,1 @@
+"""What the controller deploys, as pure functions: names, labels, manifests and pod decisions."""
