@@ -1,4 +1,4 @@
-"""gRPC targets for Unix sockets whose path is longer than ``sun_path`` allows (107 bytes).
+"""gRPC targets for Unix sockets whose path is longer than gRPC accepts (105 bytes).
 
 kubelet's own directory is short, but a test's or a custom ``--root-dir`` may not be. A long path
 is reached through ``/proc/self/fd/<fd of its directory>/<name>``, with the directory descriptor
@@ -12,7 +12,8 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-MAX_UNIX_PATH = 107
+# sun_path holds 108 bytes; gRPC's own parsing accepts at most 105 (measured with grpcio 1.85).
+MAX_UNIX_PATH = 105
 
 
 @contextlib.contextmanager
