@@ -11,6 +11,7 @@ import ctypes
 import os
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -63,6 +64,13 @@ def _die_with_parent() -> None:
         raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG)")
 
 
+def _on_main_thread() -> bool:
+    """PR_SET_PDEATHSIG fires when the *thread* that started the child exits, so a child started
+    from a worker thread (``asyncio.to_thread``) would be killed when that worker ends. Such a
+    child does without it; ``stop_cluster`` still stops it with the rest."""
+    return threading.current_thread() is threading.main_thread()
+
+
 def spawn(
     name: str,
     command: Sequence[str],
@@ -86,7 +94,7 @@ def spawn(
             start_new_session=True,
             env=env,
             # The launcher starts no threads, so a preexec_fn is safe here.
-            preexec_fn=_die_with_parent if die_with_parent else None,  # noqa: PLW1509
+            preexec_fn=_die_with_parent if die_with_parent and _on_main_thread() else None,  # noqa: PLW1509
         )
     start_time = process_start_time(popen.pid)
     if start_time is None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import sys
 import time
 import uuid
@@ -21,7 +20,9 @@ from akri_testbed.cluster import Cluster
 
 from akri_common.k8s.objects import CONFIGURATION, INSTANCE, Objects
 from tests.bench.figures import latency_line, rss_mib
-from tests.support import kube
+from tests.support import agents, kube
+from tests.support.agents import free_port
+from tests.support.metrics import metric_sum, scrape
 from tests.support.processes import Child, ProcessGroup, wait_for
 
 pytestmark = pytest.mark.bench
@@ -30,57 +31,28 @@ TOGGLES = 40
 MANY = 500
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 async def start_agent(
     processes: ProcessGroup, testbed: Cluster, handlers: Path, availability: Path
 ) -> tuple[Child, int]:
-    node = testbed.nodes[0]
     port = free_port()
-    agent = await processes.start(
-        "akri_agent",
-        env={
-            "AGENT_NODE_NAME": node.name,
-            "DISCOVERY_HANDLERS_DIRECTORY": str(handlers),
-            "KUBECONFIG": str(testbed.kubeconfig),
-            "KUBELET_DEVICE_PLUGINS_DIRECTORY": str(node.device_plugin_dir),
-            "KUBELET_POD_RESOURCES_SOCKET": str(node.pod_resources_socket),
-            "METRICS_PORT": str(port),
-            "LOG_LEVEL": "warning",
-        },
+    agent = await agents.start_agent(
+        processes,
+        testbed,
+        testbed.nodes[0],
+        handlers,
+        metrics_port=port,
+        env={"LOG_LEVEL": "warning"},
         name="agent",
         python=RUNTIME_PYTHON,
     )
-    await wait_for((handlers / "agent-registration.sock").exists, timeout=20, what="agent socket")
-    await processes.start(
-        "akri_debug_echo",
-        env={
-            "DISCOVERY_HANDLERS_DIRECTORY": str(handlers),
-            "DEBUG_ECHO_INSTANCES_SHARED": "true",
-            "DEBUG_ECHO_AVAILABILITY_FILE": str(availability),
-        },
-        python=RUNTIME_PYTHON,
+    await agents.start_debug_echo(
+        processes, handlers, availability, shared=True, python=RUNTIME_PYTHON
     )
     return agent, port
 
 
 async def api_requests(port: int) -> float:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
-    await writer.drain()
-    text = (await asyncio.wait_for(reader.read(), 5)).decode()
-    writer.close()
-    await writer.wait_closed()
-    return sum(
-        float(line.rsplit(" ", 1)[1])
-        for line in text.splitlines()
-        if line.startswith("akri_api_requests_total{")
-    )
+    return metric_sum(await scrape(port, "/metrics"), "akri_api_requests_total")
 
 
 async def test_agent_figures(
@@ -98,7 +70,7 @@ async def test_agent_figures(
             await _toggles(objects, namespace, availability)
             await _many(objects, namespace, port, agent, idle)
         finally:
-            await _delete_all(objects, namespace)
+            await agents.delete_configurations(agents.Namespaced(objects, namespace), timeout=120)
 
 
 async def _toggles(objects: Objects, namespace: str, availability: Path) -> None:
@@ -150,10 +122,3 @@ async def _many(objects: Objects, namespace: str, port: int, agent: Child, idle:
 async def _count(objects: Objects, namespace: str, expected: int) -> bool:
     items, _ = await objects.list_all(INSTANCE, namespace=namespace)
     return len(items) == expected
-
-
-async def _delete_all(objects: Objects, namespace: str) -> None:
-    items, _ = await objects.list_all(CONFIGURATION, namespace=namespace)
-    for item in items:
-        await objects.delete(CONFIGURATION, namespace=namespace, name=item["metadata"]["name"])
-    await wait_for(lambda: _count(objects, namespace, 0), timeout=120, what="cleanup")

@@ -6,9 +6,7 @@ writes Configurations and reads Instances through the API server.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import socket
+import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -16,13 +14,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from akri_testbed.cluster import Cluster
+from akri_testbed.cluster import Cluster, restart_node
 
 from akri_common.crds.naming import device_hash
 from akri_common.ids import DeviceId, NodeName
 from akri_common.k8s.errors import NotFoundError
 from akri_common.k8s.objects import CONFIGURATION, POD, SECRET, Objects
 from tests.support import kube
+from tests.support.agents import (
+    NodeAgent,
+    delete_configurations,
+    start_node_agents,
+    wait_instances,
+)
+from tests.support.metrics import scrape
 from tests.support.pods import (
     create_pod,
     node_resources,
@@ -31,25 +36,9 @@ from tests.support.pods import (
     run_options,
     running_pod,
 )
-from tests.support.processes import Child, ProcessGroup, wait_for
+from tests.support.processes import ProcessGroup, wait_for
 
 NAMES = {"akri-debug-echo-8120fe", "akri-debug-echo-a19705"}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@dataclass
-class NodeAgent:
-    name: str
-    handlers_dir: Path
-    availability: Path
-    metrics_port: int
-    agent: Child
 
 
 @dataclass
@@ -60,47 +49,6 @@ class Setup:
 
     async def instances(self) -> dict[str, dict[str, Any]]:
         return await kube.instances(self.objects, self.namespace)
-
-    async def names_and_nodes(self) -> dict[str, list[str]]:
-        return {n: sorted(i["spec"]["nodes"]) for n, i in (await self.instances()).items()}
-
-
-async def start_node_agents(
-    testbed: Cluster, processes: ProcessGroup, tmp_path: Path, *, shared: bool
-) -> list[NodeAgent]:
-    started = []
-    for node in testbed.nodes:
-        handlers_dir = Path(f"/tmp/akri-{uuid.uuid4().hex[:8]}-{node.name[-6:]}")
-        handlers_dir.mkdir()
-        availability = tmp_path / f"{node.name}-availability.txt"
-        port = free_port()
-        agent = await processes.start(
-            "akri_agent",
-            env={
-                "AGENT_NODE_NAME": node.name,
-                "DISCOVERY_HANDLERS_DIRECTORY": str(handlers_dir),
-                "KUBECONFIG": str(testbed.kubeconfig),
-                "KUBELET_DEVICE_PLUGINS_DIRECTORY": str(node.device_plugin_dir),
-                "KUBELET_POD_RESOURCES_SOCKET": str(node.pod_resources_socket),
-                "METRICS_PORT": str(port),
-                "LOG_FORMAT": "json",
-            },
-            name=f"agent-{node.name}",
-        )
-        await wait_for(
-            (handlers_dir / "agent-registration.sock").exists, timeout=20, what="agent socket"
-        )
-        await processes.start(
-            "akri_debug_echo",
-            env={
-                "DISCOVERY_HANDLERS_DIRECTORY": str(handlers_dir),
-                "DEBUG_ECHO_INSTANCES_SHARED": "true" if shared else "false",
-                "DEBUG_ECHO_AVAILABILITY_FILE": str(availability),
-            },
-            name=f"debug-echo-{node.name}",
-        )
-        started.append(NodeAgent(node.name, handlers_dir, availability, port, agent))
-    return started
 
 
 @pytest.fixture
@@ -117,24 +65,6 @@ async def namespace(objects: Objects) -> str:
     return name
 
 
-async def _teardown(setup: Setup) -> None:
-    """Deletes the test's Configurations while the agents run, so they remove their finalizers."""
-    items, _ = await setup.objects.list_all(CONFIGURATION, namespace=setup.namespace)
-    for item in items:
-        with contextlib.suppress(NotFoundError):
-            await setup.objects.delete(
-                CONFIGURATION, namespace=setup.namespace, name=item["metadata"]["name"]
-            )
-
-    async def gone() -> bool:
-        left, _ = await setup.objects.list_all(CONFIGURATION, namespace=setup.namespace)
-        return not left and not await setup.instances()
-
-    await wait_for(
-        gone, timeout=20, what="Configurations and Instances to be deleted", interval=0.1
-    )
-
-
 @pytest.fixture
 async def shared_setup(
     testbed: Cluster, objects: Objects, namespace: str, processes: ProcessGroup, tmp_path: Path
@@ -142,7 +72,7 @@ async def shared_setup(
     nodes = await start_node_agents(testbed, processes, tmp_path, shared=True)
     setup = Setup(objects=objects, namespace=namespace, nodes=nodes)
     yield setup
-    await _teardown(setup)
+    await delete_configurations(setup)
 
 
 async def apply_configuration(setup: Setup, name: str, *descriptions: str, **spec: Any) -> None:
@@ -154,18 +84,6 @@ async def apply_configuration(setup: Setup, name: str, *descriptions: str, **spe
         field_manager="akri-tests",
         force=True,
     )
-
-
-async def wait_instances(
-    setup: Setup, expected: dict[str, list[str]], *, timeout: float = 15
-) -> None:
-    async def matches() -> bool:
-        return await setup.names_and_nodes() == expected
-
-    try:
-        await wait_for(matches, timeout=timeout, what=f"Instances {expected}", interval=0.1)
-    except AssertionError as err:
-        raise AssertionError(f"{err}; found {await setup.names_and_nodes()}") from None
 
 
 async def test_shared_devices_are_one_instance_listing_both_nodes(shared_setup: Setup) -> None:
@@ -216,7 +134,7 @@ async def test_unshared_devices_get_one_instance_per_node(
         await wait_instances(setup, expected)
         assert all(i["spec"]["shared"] is False for i in (await setup.instances()).values())
     finally:
-        await _teardown(setup)
+        await delete_configurations(setup)
 
 
 async def test_configuration_changes_reach_discovery_and_instances(shared_setup: Setup) -> None:
@@ -276,23 +194,14 @@ async def test_metrics_count_instances(shared_setup: Setup) -> None:
     await wait_instances(setup, {name: sorted(n.name for n in setup.nodes) for name in NAMES})
     port = setup.nodes[0].metrics_port
 
-    async def scrape(path: str) -> str:
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        writer.write(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
-        await writer.drain()
-        data = await asyncio.wait_for(reader.read(), 5)
-        writer.close()
-        await writer.wait_closed()
-        return data.decode()
-
-    text = await scrape("/metrics")
+    text = await scrape(port, "/metrics")
     assert 'akri_instance_count{configuration="akri-debug-echo",is_shared="true"} 2.0' in text
     assert (
         'akri_discovery_response_result_total{discovery_handler_name="debugEcho",result="ok"}'
         in text
     )
     assert "akri_discovery_response_time_bucket" in text
-    assert (await scrape("/healthz")).startswith("HTTP/1.1 200")
+    assert (await scrape(port, "/healthz")).startswith("HTTP/1.1 200")
 
 
 async def test_a_missing_secret_is_reported_once_and_retried(shared_setup: Setup) -> None:
@@ -390,3 +299,64 @@ async def test_pods_get_the_device_and_slots_are_accounted(
     others = [n for n in both if n != node.name]
     await wait_instances(setup, {"akri-debug-echo-8120fe": others}, timeout=5)
     await wait_for(lambda: allocatable("0"), timeout=10, what=f"{resource} withdrawn")
+
+
+async def test_configuration_level_resource_and_a_kubelet_restart(
+    shared_setup: Setup, testbed: Cluster
+) -> None:
+    """`akri.sh/<configuration>` end to end, an init and a main container both asking for it, and
+    the node process restarted under a running agent."""
+    setup = shared_setup
+    objects = setup.objects
+    node = testbed.nodes[0]
+    both = sorted(n.name for n in setup.nodes)
+    resource = "akri.sh/akri-debug-echo"
+    await apply_configuration(setup, "akri-debug-echo", "foo0", capacity=2)
+    await wait_instances(setup, {"akri-debug-echo-8120fe": both})
+
+    async def allocatable(name: str, count: str) -> bool:
+        return (await node_resources(objects, node.name))[1].get(name) == count
+
+    await wait_for(lambda: allocatable(resource, "1"), timeout=15, what=f"{resource} offered")
+
+    # Upstream #843: init and main container of one pod both request the configuration resource.
+    await create_pod(
+        objects, pod_body("both", setup.namespace, resource, init=True, node=node.name)
+    )
+    pod = await running_pod(objects, setup.namespace, "both")
+    init, main = run_options(node.run_options_dir, pod)["containers"]
+    assert init["env"]["DEBUG_ECHO_DESCRIPTION"] == "foo0"
+    assert main["env"]["DEBUG_ECHO_DESCRIPTION_8120FE"] == "foo0"
+    usage = (await setup.instances())["akri-debug-echo-8120fe"]["spec"]["deviceUsage"]
+    ((slot, holder),) = usage.items()
+    assert slot.startswith("akri-debug-echo-8120fe-")
+    assert holder.startswith("C:akri-debug-echo-")
+    assert holder.endswith(f":{node.name}")
+
+    # Kubelet restarts (kubelet.sock re-created, plugin sockets removed): the plugins serve new
+    # sockets and register again; a new pod is admitted, so the new kubelet knows them.
+    instance_resource = "akri.sh/akri-debug-echo-8120fe"
+    agent = next(n.agent for n in setup.nodes if n.name == node.name)
+    before = {p.name for p in node.device_plugin_dir.glob("akri-debug-echo*.sock")}
+    restart_node(testbed, node.name)
+    restarted = time.monotonic()
+    await wait_for(
+        lambda: bool(
+            {p.name for p in node.device_plugin_dir.glob("akri-debug-echo*.sock")} - before
+        ),
+        timeout=5,
+        what="new plugin sockets after the kubelet restart",
+    )
+    await create_pod(objects, pod_body("after", setup.namespace, instance_resource, node=node.name))
+    await running_pod(objects, setup.namespace, "after")
+    print(f"a pod was admitted {time.monotonic() - restarted:.1f} s after the node came back")
+    assert agent.proc.returncode is None, "the agent was not restarted"
+
+    for name in ("both", "after"):
+        await objects.delete(POD, namespace=setup.namespace, name=name)
+
+    async def freed() -> bool:
+        instance = (await setup.instances())["akri-debug-echo-8120fe"]
+        return not instance["spec"].get("deviceUsage")
+
+    await wait_for(freed, timeout=35, what="the configuration-level slot freed", interval=0.5)

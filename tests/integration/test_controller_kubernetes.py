@@ -9,7 +9,6 @@ about admission: a pod requesting ``akri.sh/<instance>`` needs the agent's devic
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -21,7 +20,6 @@ import pytest
 from akri_testbed.cluster import Cluster, restart_node
 from akri_testbed.processes import stop as stop_testbed_process
 
-from akri_common.k8s.errors import NotFoundError
 from akri_common.k8s.objects import (
     CONFIGURATION,
     INSTANCE,
@@ -33,12 +31,19 @@ from akri_common.k8s.objects import (
     Kind,
     Objects,
 )
-from tests.integration.test_agent_kubernetes import free_port, start_node_agents
 from tests.support import kube
+from tests.support.agents import start_node_agents
+from tests.support.controller import start_controller
+from tests.support.metrics import scrape
 from tests.support.processes import Child, ProcessGroup, wait_for
 
-NAMESPACE_KIND = kube.NAMESPACE
 BROKER = {"containers": [{"name": "broker", "image": "busybox"}]}
+JOB_SPEC = {
+    "backoffLimit": 0,
+    "template": {
+        "spec": {"restartPolicy": "Never", "containers": [{"name": "job", "image": "busybox"}]}
+    },
+}
 SERVICE_SPEC = {"type": "ClusterIP", "ports": [{"name": "grpc", "port": 8083, "targetPort": 8083}]}
 
 
@@ -56,35 +61,15 @@ class Env:
         return [n.name for n in self.testbed.nodes]
 
     async def start_controller(self, **env: str) -> Child:
-        self.metrics_port = free_port()
-        self.controller = await self.processes.start(
-            "akri_controller",
-            env={
-                "KUBECONFIG": str(self.testbed.kubeconfig),
-                "METRICS_PORT": str(self.metrics_port),
-                "LOG_FORMAT": "json",
-                **env,
-            },
-            name="controller",
+        controller = await start_controller(
+            self.processes, self.testbed, env={"LOG_FORMAT": "json", **env}
         )
-
-        async def healthy() -> bool:
-            return (await self.scrape("/healthz")).startswith("HTTP/1.1 200")
-
-        await wait_for(healthy, timeout=20, what="the controller's caches", interval=0.1)
+        self.metrics_port = controller.metrics_port
+        self.controller = controller.child
         return self.controller
 
     async def scrape(self, path: str) -> str:
-        try:
-            reader, writer = await asyncio.open_connection("127.0.0.1", self.metrics_port)
-        except OSError:
-            return ""
-        writer.write(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
-        await writer.drain()
-        data = await asyncio.wait_for(reader.read(), 5)
-        writer.close()
-        await writer.wait_closed()
-        return data.decode()
+        return await scrape(self.metrics_port, path)
 
     async def listed(self, kind: Kind, **selectors: str) -> dict[str, JsonObject]:
         items, _ = await self.objects.list_all(kind, namespace=self.namespace, **selectors)
@@ -116,34 +101,8 @@ class Env:
         shared: bool = True,
         usage: dict[str, str] | None = None,
     ) -> JsonObject:
-        config_name = configuration["metadata"]["name"]
         return await self.objects.create(
-            INSTANCE,
-            {
-                "apiVersion": "akri.sh/v0",
-                "kind": "Instance",
-                "metadata": {
-                    "name": name,
-                    "namespace": self.namespace,
-                    "ownerReferences": [
-                        {
-                            "apiVersion": "akri.sh/v0",
-                            "kind": "Configuration",
-                            "name": config_name,
-                            "uid": configuration["metadata"]["uid"],
-                            "controller": True,
-                        }
-                    ],
-                },
-                "spec": {
-                    "configurationName": config_name,
-                    "cdiName": f"akri.sh/{config_name}=000000",
-                    "capacity": 2,
-                    "shared": shared,
-                    "nodes": nodes,
-                    "deviceUsage": usage or {},
-                },
-            },
+            INSTANCE, kube.instance(name, configuration, nodes, shared=shared, usage=usage)
         )
 
     async def set_nodes(self, name: str, nodes: list[str]) -> None:
@@ -171,41 +130,7 @@ async def env(testbed: Cluster, objects: Objects, processes: ProcessGroup) -> As
     setup = Env(testbed=testbed, objects=objects, namespace=namespace, processes=processes)
     yield setup
     await processes.stop_all()
-    await _delete_namespace(objects, namespace)
-
-
-async def _delete_namespace(objects: Objects, namespace: str) -> None:
-    """Deletes what the test made, once its processes are stopped: the agents' finalizers are
-    removed by hand, then the namespace, whose deletion is waited for."""
-    for kind in (INSTANCE, CONFIGURATION):
-        items, _ = await objects.list_all(kind, namespace=namespace)
-        for item in items:
-            metadata = item["metadata"]
-            if metadata.get("finalizers"):
-                await objects.merge_patch(
-                    kind,
-                    {"metadata": {"finalizers": None}},
-                    namespace=namespace,
-                    name=metadata["name"],
-                )
-            with contextlib.suppress(NotFoundError):
-                await objects.delete(kind, namespace=namespace, name=metadata["name"])
-    with contextlib.suppress(NotFoundError):
-        await objects.delete(NAMESPACE_KIND, namespace=None, name=namespace)
-
-    async def gone() -> bool:
-        try:
-            await objects.get(NAMESPACE_KIND, namespace=None, name=namespace)
-        except NotFoundError:
-            return True
-        return False
-
-    try:
-        await wait_for(gone, timeout=60, what=f"namespace {namespace} deleted", interval=0.2)
-    except AssertionError as err:
-        pods, _ = await objects.list_all(POD, namespace=namespace)
-        left = [(p["metadata"]["name"], p["spec"].get("nodeName"), p["status"]) for p in pods]
-        raise AssertionError(f"{err}; pods left: {left}") from None
+    await kube.delete_namespace(objects, namespace)
 
 
 def pinned_node(pod: JsonObject) -> str:
@@ -273,6 +198,94 @@ async def test_agents_and_controller_deploy_brokers_and_services(
         node.availability.unlink()
     await apply("foo0", "foo1")
     await env.until(deployed, "brokers and services restored")
+
+
+async def test_deleting_a_configuration_removes_its_instances_pods_jobs_and_services(
+    testbed: Cluster, env: Env, tmp_path: Path
+) -> None:
+    """Two Configurations on the real agents: one with broker pods and both service specs, one with
+    a broker Job. Deleting each leaves no Instance, pod, Job or Service of it, and does not touch
+    the other's."""
+    await start_node_agents(testbed, env.processes, tmp_path, shared=True)
+    await env.start_controller()
+    both = sorted(env.node_names)
+    pods_config = kube.configuration("akri-debug-echo", env.namespace, "foo0", "foo1")
+    pods_config["spec"].update(
+        capacity=2,
+        brokerSpec={"brokerPodSpec": BROKER},
+        instanceServiceSpec=SERVICE_SPEC,
+        configurationServiceSpec=SERVICE_SPEC,
+    )
+    jobs_config = kube.configuration("echo-jobs", env.namespace, "bar0")
+    jobs_config["spec"].update(brokerSpec={"brokerJobSpec": JOB_SPEC})
+    await env.objects.apply(CONFIGURATION, pods_config, field_manager="akri-tests", force=True)
+    applied = await env.objects.apply(
+        CONFIGURATION, jobs_config, field_manager="akri-tests", force=True
+    )
+    pod_instances = ["akri-debug-echo-8120fe", "akri-debug-echo-a19705"]
+    job_name = f"echo-jobs-d46b65-{applied['metadata']['generation']}-job"
+
+    expected = {
+        "Pod": {f"{n}-{i}-pod" for i in pod_instances for n in both},
+        "Service": {*(f"{i}-svc" for i in pod_instances), "akri-debug-echo-svc"},
+        "Job": {job_name},
+    }
+    found: dict[str, set[str]] = {}
+
+    async def deployed() -> bool:
+        job_pods = await env.listed(POD, label_selector=f"job-name={job_name}")
+        running = await env.running_pods()  # the Job's pod too: it has the instance label
+        found.update(
+            Pod={
+                n for n, p in running.items() if p["metadata"]["labels"].get("akri.sh/target-node")
+            },
+            Service=set(await env.listed(SERVICE)),
+            Job=set(await env.listed(JOB)),
+            JobPod=set(job_pods),
+        )
+        return {k: v for k, v in found.items() if k != "JobPod"} == expected and bool(job_pods)
+
+    try:
+        await env.until(deployed, "4 broker pods, 3 services, a Job and its pod")
+    except AssertionError as err:
+        raise AssertionError(f"{err}; found {found}") from None
+    jobs_before = await _owned_by(env, "echo-jobs")
+
+    await env.objects.delete(CONFIGURATION, namespace=env.namespace, name="akri-debug-echo")
+    await _until_nothing_left(env, "akri-debug-echo")
+    assert await _owned_by(env, "echo-jobs") == jobs_before, "the other Configuration's objects"
+
+    await env.objects.delete(CONFIGURATION, namespace=env.namespace, name="echo-jobs")
+    await _until_nothing_left(env, "echo-jobs")
+    assert not await env.listed(CONFIGURATION)
+
+
+async def _owned_by(env: Env, configuration: str) -> dict[str, set[str]]:
+    """The Instances of a Configuration and every pod, Job and Service made for it (terminating
+    ones included), by kind."""
+    instances = await env.listed(INSTANCE)
+    selector = f"akri.sh/configuration={configuration}"
+    # Instance services carry no configuration label; both kinds are named after it.
+    services = {n for n in await env.listed(SERVICE) if n.startswith(f"{configuration}-")}
+    found = {
+        "Instance": {
+            n for n, i in instances.items() if i["spec"]["configurationName"] == configuration
+        },
+        "Pod": set(await env.listed(POD, label_selector=selector)),
+        "Job": set(await env.listed(JOB, label_selector=selector)),
+        "Service": services,
+    }
+    return {kind: names for kind, names in found.items() if names}
+
+
+async def _until_nothing_left(env: Env, configuration: str) -> None:
+    async def nothing_left() -> bool:
+        return not await _owned_by(env, configuration)
+
+    try:
+        await env.until(nothing_left, f"everything of {configuration} gone", timeout=60)
+    except AssertionError as err:
+        raise AssertionError(f"{err}; left: {await _owned_by(env, configuration)}") from None
 
 
 async def test_broker_pods_services_and_metrics(env: Env) -> None:
@@ -470,13 +483,7 @@ async def _mark_not_ready(objects: Objects, node: str) -> None:
 
 async def test_job_brokers_follow_the_instance(env: Env) -> None:
     await env.start_controller()
-    job_spec = {
-        "backoffLimit": 0,
-        "template": {
-            "spec": {"restartPolicy": "Never", "containers": [{"name": "job", "image": "busybox"}]}
-        },
-    }
-    config = await env.configuration("cam", brokerSpec={"brokerJobSpec": job_spec})
+    config = await env.configuration("cam", brokerSpec={"brokerJobSpec": JOB_SPEC})
     generation = config["metadata"]["generation"]
     first = env.node_names[0]
     await env.instance("cam-777777", config, [first])

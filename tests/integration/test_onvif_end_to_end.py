@@ -14,10 +14,8 @@ server on loopback.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import shutil
-import socket
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -31,11 +29,11 @@ from akri_testbed.cluster import Cluster
 
 from akri_common.crds.naming import device_hash
 from akri_common.ids import DeviceId, NodeName
-from akri_common.k8s.errors import NotFoundError
 from akri_common.k8s.objects import CONFIGURATION, Objects
 from akri_handler_sdk.testing import leftover_tasks
 from tests.integration.onvif_support.lab import LabProcess, OnvifLab, SimulatedCamera
 from tests.support import kube
+from tests.support.agents import delete_configurations, start_agent, wait_instances
 from tests.support.processes import Child, ProcessGroup, wait_for
 
 pytestmark = pytest.mark.netns
@@ -43,13 +41,6 @@ pytestmark = pytest.mark.netns
 UUID = "7d3c9b1a-0000-4000-8000-0000000000e2"
 MAC = "02:00:00:00:00:e2"
 CONFIG = "onvif"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass
@@ -73,66 +64,9 @@ class EndToEnd:
     async def instances(self) -> dict[str, dict[str, Any]]:
         return await kube.instances(self.objects, self.namespace)
 
-    async def names_and_nodes(self) -> dict[str, list[str]]:
-        return {n: sorted(i["spec"]["nodes"]) for n, i in (await self.instances()).items()}
-
 
 def log_events(process: LabProcess) -> list[dict[str, Any]]:
     return [json.loads(line) for line in process.log().splitlines() if line.startswith("{")]
-
-
-async def start_agent(
-    testbed: Cluster, processes: ProcessGroup, index: int, directory: Path
-) -> Child:
-    node = testbed.nodes[index]
-    agent = await processes.start(
-        "akri_agent",
-        env={
-            "AGENT_NODE_NAME": node.name,
-            "DISCOVERY_HANDLERS_DIRECTORY": str(directory),
-            "KUBECONFIG": str(testbed.kubeconfig),
-            "KUBELET_DEVICE_PLUGINS_DIRECTORY": str(node.device_plugin_dir),
-            "KUBELET_POD_RESOURCES_SOCKET": str(node.pod_resources_socket),
-            "METRICS_PORT": str(free_port()),
-            "LOG_FORMAT": "json",
-        },
-        name=f"agent-{node.name}",
-    )
-    await wait_for(
-        (directory / "agent-registration.sock").exists, timeout=20, what=f"agent {node.name}"
-    )
-    return agent
-
-
-async def delete_configurations(setup: EndToEnd) -> None:
-    """Deletes the test's Configurations while the agents run, so they remove their finalizers,
-    and waits until no Configuration and no Instance is left in the namespace."""
-    items, _ = await setup.objects.list_all(CONFIGURATION, namespace=setup.namespace)
-    for item in items:
-        with contextlib.suppress(NotFoundError):
-            await setup.objects.delete(
-                CONFIGURATION, namespace=setup.namespace, name=item["metadata"]["name"]
-            )
-
-    async def gone() -> bool:
-        left, _ = await setup.objects.list_all(CONFIGURATION, namespace=setup.namespace)
-        return not left and not await setup.instances()
-
-    await wait_for(gone, timeout=20, what="Configurations and Instances deleted", interval=0.1)
-
-
-async def delete_namespace(objects: Objects, name: str) -> None:
-    with contextlib.suppress(NotFoundError):
-        await objects.delete(kube.NAMESPACE, namespace=None, name=name)
-
-    async def gone() -> bool:
-        try:
-            await objects.get(kube.NAMESPACE, namespace=None, name=name)
-        except NotFoundError:
-            return True
-        return False
-
-    await wait_for(gone, timeout=60, what=f"namespace {name} deleted", interval=0.2)
 
 
 @pytest.fixture
@@ -154,7 +88,10 @@ async def end_to_end(
                 nodes = []
                 for index, directory in enumerate(directories):
                     directory.mkdir()
-                    agent = await start_agent(testbed, processes, index, directory)
+                    info = testbed.nodes[index]
+                    agent = await start_agent(
+                        processes, testbed, info, directory, what=f"agent {info.name}"
+                    )
                     # Probes every 60 s: only the camera's Bye can explain a removal in seconds.
                     handler = await lab.start_handler(
                         directory, index, ONVIF_PROBE_INTERVAL_SECONDS="60"
@@ -162,7 +99,7 @@ async def end_to_end(
                     await wait_for(
                         (directory / "onvif.sock").exists, timeout=20, what="handler serving"
                     )
-                    nodes.append(NodeSide(testbed.nodes[index].name, directory, agent, handler))
+                    nodes.append(NodeSide(info.name, directory, agent, handler))
                 setup = EndToEnd(objects, namespace, lab, camera, nodes)
                 try:
                     yield setup
@@ -175,7 +112,7 @@ async def end_to_end(
             assert not lab.namespaces_exist(), "network namespaces left behind"
             assert all(p.proc.returncode is not None for p in lab.processes)
             assert all(n.agent.proc.returncode is not None for n in nodes)
-            await delete_namespace(objects, namespace)
+            await kube.delete_namespace(objects, namespace)
     finally:
         for directory in directories:
             shutil.rmtree(directory, ignore_errors=True)
@@ -209,13 +146,7 @@ async def test_a_camera_two_nodes_reach_is_one_shared_instance_listing_both(
     started = time.monotonic()
     await apply_configuration(setup)
 
-    async def listed_on_both() -> bool:
-        return await setup.names_and_nodes() == {name: both}
-
-    try:
-        await wait_for(listed_on_both, timeout=20, what=f"Instance {name} on {both}", interval=0.1)
-    except AssertionError as err:
-        raise AssertionError(f"{err}; found {await setup.names_and_nodes()}") from None
+    await wait_instances(setup, {name: both}, timeout=20)
     appeared = time.monotonic() - started
 
     spec = (await setup.instances())[name]["spec"]

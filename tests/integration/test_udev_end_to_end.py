@@ -8,10 +8,8 @@ udev, and its view of ``/dev`` and ``/sys`` should stay the real one.
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import os
-import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -24,9 +22,14 @@ from akri_testbed.cluster import Cluster
 
 from akri_common.crds.naming import device_hash
 from akri_common.ids import DeviceId, NodeName
-from akri_common.k8s.errors import NotFoundError
 from akri_common.k8s.objects import CONFIGURATION, POD, Objects
 from tests.support import kube
+from tests.support.agents import (
+    delete_configurations,
+    names_and_nodes,
+    start_agent,
+    wait_instances,
+)
 from tests.support.pods import create_pod, node_resources, pod_body, run_options, running_pod
 from tests.support.processes import Child, ProcessGroup, wait_for
 
@@ -39,13 +42,6 @@ TREE = Path(__file__).parents[1] / "data" / "udev" / "camera.umockdev"
 VIDEO0 = "/devices/pci0000:00/0000:00:14.0/usb1/1-1/1-1:1.0/video4linux/video0"
 VIDEO1 = VIDEO0.replace("video0", "video1")
 CONFIG = "akri-udev-video"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 class Bed:
@@ -86,29 +82,8 @@ class Setup:
     async def instances(self) -> dict[str, dict[str, Any]]:
         return await kube.instances(self.objects, self.namespace)
 
-    async def names_and_nodes(self) -> dict[str, list[str]]:
-        return {n: sorted(i["spec"]["nodes"]) for n, i in (await self.instances()).items()}
-
     def logs(self) -> str:
         return f"agent log:\n{self.agent.log()[-4000:]}\nhandler log:\n{self.handler.log()[-4000:]}"
-
-
-async def _teardown(setup: Setup) -> None:
-    """Deletes the test's Configurations while the agent runs, so it removes its finalizer."""
-    items, _ = await setup.objects.list_all(CONFIGURATION, namespace=setup.namespace)
-    for item in items:
-        with contextlib.suppress(NotFoundError):
-            await setup.objects.delete(
-                CONFIGURATION, namespace=setup.namespace, name=item["metadata"]["name"]
-            )
-
-    async def gone() -> bool:
-        left, _ = await setup.objects.list_all(CONFIGURATION, namespace=setup.namespace)
-        return not left and not await setup.instances()
-
-    await wait_for(
-        gone, timeout=20, what="Configurations and Instances to be deleted", interval=0.1
-    )
 
 
 @pytest.fixture
@@ -123,22 +98,13 @@ async def setup(
         await kube.install_crds(objects)
         namespace = f"t-{uuid.uuid4().hex[:8]}"
         await kube.create_namespace(objects, namespace)
-        agent = await processes.start(
-            "akri_agent",
-            env={
-                "AGENT_NODE_NAME": node.name,
-                "DISCOVERY_HANDLERS_DIRECTORY": str(sockets_dir),
-                "KUBECONFIG": str(testbed.kubeconfig),
-                "KUBELET_DEVICE_PLUGINS_DIRECTORY": str(node.device_plugin_dir),
-                "KUBELET_POD_RESOURCES_SOCKET": str(node.pod_resources_socket),
-                "METRICS_PORT": str(free_port()),
-                "LOG_FORMAT": "json",
-                "LD_PRELOAD": "",  # the agent has nothing to do with the fake udev tree
-            },
-            name=f"agent-{node.name}",
-        )
-        await wait_for(
-            (sockets_dir / "agent-registration.sock").exists, timeout=20, what="agent socket"
+        agent = await start_agent(
+            processes,
+            testbed,
+            node,
+            sockets_dir,
+            # The agent has nothing to do with the fake udev tree.
+            env={"LOG_FORMAT": "json", "LD_PRELOAD": ""},
         )
         handler = await processes.start(
             "akri_udev",
@@ -152,20 +118,7 @@ async def setup(
         await wait_for((sockets_dir / "udev.sock").exists, timeout=20, what="udev handler socket")
         setup = Setup(objects, namespace, node.name, agent, handler)
         yield setup
-        await _teardown(setup)
-
-
-async def wait_instances(
-    setup: Setup, expected: dict[str, list[str]], *, timeout: float = 15
-) -> None:
-    async def matches() -> bool:
-        return await setup.names_and_nodes() == expected
-
-    try:
-        await wait_for(matches, timeout=timeout, what=f"Instances {expected}", interval=0.1)
-    except AssertionError as err:
-        found = await setup.names_and_nodes()
-        raise AssertionError(f"{err}; found {found}\n{setup.logs()}") from None
+        await delete_configurations(setup)
 
 
 async def test_a_fake_camera_becomes_an_instance_a_pod_gets_and_goes_when_unplugged(
@@ -191,7 +144,7 @@ async def test_a_fake_camera_becomes_an_instance_a_pod_gets_and_goes_when_unplug
     )
     digest = device_hash(DeviceId(VIDEO0), shared=False, node=NodeName(node.name))
     instance_name = f"{CONFIG}-{digest}"
-    await wait_instances(setup, {instance_name: [node.name]})
+    await wait_instances(setup, {instance_name: [node.name]}, details=setup.logs)
 
     spec = (await setup.instances())[instance_name]["spec"]
     assert spec["shared"] is False
@@ -204,7 +157,7 @@ async def test_a_fake_camera_becomes_an_instance_a_pod_gets_and_goes_when_unplug
         return (await node_resources(objects, node.name))[1].get(resource) == count
 
     await wait_for(lambda: allocatable("1"), timeout=15, what=f"{resource}=1 on {node.name}")
-    assert await setup.names_and_nodes() == {instance_name: [node.name]}
+    assert await names_and_nodes(setup) == {instance_name: [node.name]}
 
     await create_pod(objects, pod_body("camera-broker", setup.namespace, resource, node=node.name))
     pod = await running_pod(objects, setup.namespace, "camera-broker")
@@ -221,6 +174,6 @@ async def test_a_fake_camera_becomes_an_instance_a_pod_gets_and_goes_when_unplug
     # Unplugged: the uevent reaches the handler, the agent deletes the Instance and its resource.
     bed.testbed.uevent(f"/sys{VIDEO0}", "remove")
     bed.testbed.remove_device(f"/sys{VIDEO0}")
-    await wait_instances(setup, {}, timeout=5)
+    await wait_instances(setup, {}, timeout=5, details=setup.logs)
     await wait_for(lambda: allocatable("0"), timeout=10, what=f"{resource} withdrawn")
     await objects.delete(POD, namespace=setup.namespace, name="camera-broker")

@@ -11,7 +11,7 @@ import yaml
 
 from akri_common.k8s.client import connect
 from akri_common.k8s.errors import ConflictError, NotFoundError, UnavailableError
-from akri_common.k8s.objects import CONFIGURATION, INSTANCE, JsonObject, Kind, Objects
+from akri_common.k8s.objects import CONFIGURATION, INSTANCE, POD, JsonObject, Kind, Objects
 from tests.support.processes import wait_for
 
 CRD = Kind(
@@ -56,6 +56,42 @@ async def create_namespace(objects: Objects, name: str) -> None:
         )
 
 
+async def delete_namespace(objects: Objects, name: str, *, timeout: float = 60) -> None:
+    """Deletes a namespace and waits until it is gone. Run it once the agents are stopped: the
+    finalizers they left on Instances and Configurations are removed by hand first. On a timeout
+    the failure lists the pods still there."""
+    for kind in (INSTANCE, CONFIGURATION):
+        items, _ = await objects.list_all(kind, namespace=name)
+        for item in items:
+            metadata = item["metadata"]
+            if metadata.get("finalizers"):
+                with suppress(NotFoundError):
+                    await objects.merge_patch(
+                        kind,
+                        {"metadata": {"finalizers": None}},
+                        namespace=name,
+                        name=metadata["name"],
+                    )
+            with suppress(NotFoundError):
+                await objects.delete(kind, namespace=name, name=metadata["name"])
+    with suppress(NotFoundError):
+        await objects.delete(NAMESPACE, namespace=None, name=name)
+
+    async def gone() -> bool:
+        try:
+            await objects.get(NAMESPACE, namespace=None, name=name)
+        except NotFoundError:
+            return True
+        return False
+
+    try:
+        await wait_for(gone, timeout=timeout, what=f"namespace {name} deleted", interval=0.2)
+    except AssertionError as err:
+        pods, _ = await objects.list_all(POD, namespace=name)
+        left = [(p["metadata"]["name"], p["spec"].get("nodeName"), p["status"]) for p in pods]
+        raise AssertionError(f"{err}; pods left: {left}") from None
+
+
 async def instances(objects: Objects, namespace: str) -> dict[str, JsonObject]:
     items, _ = await objects.list_all(INSTANCE, namespace=namespace)
     return {item["metadata"]["name"]: item for item in items}
@@ -72,5 +108,43 @@ def configuration(name: str, namespace: str, *descriptions: str, **spec: Any) ->
                 "discoveryDetails": yaml.safe_dump({"descriptions": list(descriptions)}),
             },
             **spec,
+        },
+    }
+
+
+def instance(
+    name: str,
+    configuration: JsonObject,
+    nodes: list[str],
+    *,
+    shared: bool = True,
+    usage: dict[str, str] | None = None,
+) -> JsonObject:
+    """An Instance of ``configuration`` (an object read from the API server, which it is owned by)
+    seen by ``nodes``, as an agent would write it: capacity 2, ``deviceUsage`` as given."""
+    metadata = configuration["metadata"]
+    return {
+        "apiVersion": "akri.sh/v0",
+        "kind": "Instance",
+        "metadata": {
+            "name": name,
+            "namespace": metadata["namespace"],
+            "ownerReferences": [
+                {
+                    "apiVersion": "akri.sh/v0",
+                    "kind": "Configuration",
+                    "name": metadata["name"],
+                    "uid": metadata["uid"],
+                    "controller": True,
+                }
+            ],
+        },
+        "spec": {
+            "configurationName": metadata["name"],
+            "cdiName": f"akri.sh/{metadata['name']}=000000",
+            "capacity": 2,
+            "shared": shared,
+            "nodes": nodes,
+            "deviceUsage": usage or {},
         },
     }

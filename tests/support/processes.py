@@ -11,8 +11,10 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import signal
 import sys
+import tempfile
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -49,6 +51,14 @@ class ProcessGroup:
     def __init__(self, logs: Path) -> None:
         self._logs = logs
         self._children: list[Child] = []
+        self._scratch: list[Path] = []
+
+    def scratch_dir(self) -> Path:
+        """A short directory under /tmp for sockets (paths are limited to 107 bytes), removed
+        once every process of the group has stopped."""
+        path = Path(tempfile.mkdtemp(prefix="akri-", dir="/tmp"))
+        self._scratch.append(path)
+        return path
 
     async def start(
         self,
@@ -96,6 +106,11 @@ class ProcessGroup:
             if child.proc.stdout is not None:
                 child.proc.stdout.feed_eof()
         self._children.clear()
+        for path in self._scratch:
+            leftovers = sorted(p.name for p in path.glob("*.sock"))
+            shutil.rmtree(path, ignore_errors=True)
+            assert not leftovers, f"sockets left behind in {path}: {leftovers}"
+        self._scratch.clear()
 
 
 async def wait_for(
