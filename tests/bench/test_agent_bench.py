@@ -18,7 +18,7 @@ import pytest
 import yaml
 from akri_testbed.cluster import Cluster
 
-from akri_common.k8s.objects import CONFIGURATION, INSTANCE, Objects
+from akri_common.k8s.objects import CONFIGURATION, INSTANCE, NODE, Objects
 from tests.bench.figures import latency_line, rss_mib
 from tests.support import agents, kube
 from tests.support.agents import free_port
@@ -29,6 +29,7 @@ pytestmark = pytest.mark.bench
 RUNTIME_PYTHON = os.environ.get("AKRI_RUNTIME_PYTHON", sys.executable)
 TOGGLES = 40
 MANY = 500
+ALLOCATABLE_ROUNDS = 5
 
 
 async def start_agent(
@@ -68,6 +69,7 @@ async def test_agent_figures(
         idle = rss_mib(agent.pid)
         try:
             await _toggles(objects, namespace, availability)
+            await _allocatable(objects, namespace, availability, testbed.nodes[0].name)
             await _many(objects, namespace, port, agent, idle)
         finally:
             await agents.delete_configurations(agents.Namespaced(objects, namespace), timeout=120)
@@ -94,6 +96,30 @@ async def _toggles(objects: Objects, namespace: str, availability: Path) -> None
     print()
     print(latency_line("availability write -> Instance created/deleted (API watch)", samples))
     await objects.delete(CONFIGURATION, namespace=namespace, name="bench-one")
+    await wait_for(lambda: _count(objects, namespace, 0), timeout=20, what="no Instances")
+
+
+async def _allocatable(objects: Objects, namespace: str, availability: Path, node: str) -> None:
+    """availability-file write -> the Node's allocatable shows the Instance's resource."""
+    resource = "akri.sh/bench-alloc-8120fe"
+    config = kube.configuration("bench-alloc", namespace, "foo0")
+    await objects.apply(CONFIGURATION, config, field_manager="bench", force=True)
+
+    async def shows(expected: str | None) -> bool:
+        node_obj = await objects.get(NODE, namespace=None, name=node)
+        return bool(node_obj.get("status", {}).get("allocatable", {}).get(resource) == expected)
+
+    await wait_for(lambda: shows("1"), timeout=60, what=f"{resource} allocatable", interval=0.05)
+    samples: list[float] = []
+    for _ in range(ALLOCATABLE_ROUNDS):
+        availability.write_text("OFFLINE")
+        await wait_for(lambda: shows("0"), timeout=60, what=f"{resource} withdrawn", interval=0.05)
+        start = time.perf_counter()
+        availability.write_text("online")
+        await wait_for(lambda: shows("1"), timeout=60, what=f"{resource} back", interval=0.05)
+        samples.append(time.perf_counter() - start)
+    print(latency_line("availability write -> allocatable on the Node", samples))
+    await objects.delete(CONFIGURATION, namespace=namespace, name="bench-alloc")
     await wait_for(lambda: _count(objects, namespace, 0), timeout=20, what="no Instances")
 
 
