@@ -204,7 +204,7 @@ async def test_kubelet_restart_watcher_sees_socket_recreation(sockets_dir: Path)
                 seen.append(event)
 
     task = asyncio.create_task(consume())
-    await asyncio.sleep(0)  # let the generator open its watch
+    await asyncio.sleep(0)  # wait-ok: one loop turn lets the generator open its watch
     (sockets_dir / "other.sock").touch()
     kubelet = grpc.aio.server()
     kubelet.add_insecure_port(f"unix://{sockets_dir / 'kubelet.sock'}")

@@ -276,7 +276,7 @@ async def main(cameras: list[Camera], *, say_hello: bool, discovery: bool = True
     print(json.dumps({"ready": True, "urls": [c.url for c in cameras]}), flush=True)
     await stop.wait()
     announce_all(bye)
-    await asyncio.sleep(0.05)  # let the Byes leave before the sockets close
+    await asyncio.sleep(0.05)  # wait-ok: the simulated camera lets its Byes leave before closing
     for item in reversed(stack):
         if isinstance(item, web.AppRunner):
             await item.cleanup()
