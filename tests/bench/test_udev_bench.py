@@ -7,16 +7,13 @@ runtime-only interpreter when ``AKRI_RUNTIME_PYTHON`` is set.
 
 from __future__ import annotations
 
-import gc
 import os
 import statistics
 import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import gi
 import pytest
 import pyudev
 
@@ -25,39 +22,28 @@ from akri_udev import sysfs
 from akri_udev.details import parse_details
 from tests.bench.figures import latency_line, rss_mib
 from tests.support.processes import ProcessGroup
-
-gi.require_version("UMockdev", "1.0")
-from gi.repository import UMockdev  # noqa: E402
+from tests.support.umockdev import Bed, camera_bed
 
 pytestmark = [pytest.mark.bench, pytest.mark.umockdev]
 
 RUNTIME_PYTHON = os.environ.get("AKRI_RUNTIME_PYTHON", sys.executable)
-TREE = Path(__file__).parents[1] / "data" / "udev" / "camera.umockdev"
-USB1 = "/devices/pci0000:00/0000:00:14.0/usb1"
 EVENTS = 100
 DEVICES = 1000
 
 
 @pytest.fixture
-def testbed() -> Iterator[Any]:
-    if "umockdev" not in os.environ.get("LD_PRELOAD", ""):
-        pytest.skip(
-            "needs the umockdev preload: run pytest under umockdev-wrapper (make bench does)"
-        )
-    holder: list[Any] = [UMockdev.Testbed.new()]
-    assert holder[0].add_from_file(str(TREE))
-    yield holder[0]
-    holder.clear()
-    gc.collect()
+def bed() -> Iterator[Bed]:
+    with camera_bed("make bench") as testbed:
+        yield testbed
 
 
 async def test_uevent_to_response_latency_and_idle_rss(
-    testbed: Any, processes: ProcessGroup, sockets_dir: Path
+    bed: Bed, processes: ProcessGroup, sockets_dir: Path
 ) -> None:
     handler = await processes.start(
         "akri_udev",
         env={
-            "UMOCKDEV_DIR": testbed.get_root_dir(),
+            "UMOCKDEV_DIR": bed.root,
             "DISCOVERY_HANDLERS_DIRECTORY": str(sockets_dir),
             "LOG_LEVEL": "warning",
         },
@@ -72,18 +58,16 @@ async def test_uevent_to_response_latency_and_idle_rss(
         assert await stream.next_list() == ()
         for i in range(EVENTS):
             started = time.perf_counter()
-            syspath = testbed.add_device(
-                "usb",
+            syspath = bed.plug_usb(
                 f"1-{i + 2}",
-                f"/sys{USB1}",
-                ["idVendor", "abcd", "dev", f"189:{i + 10}"],
-                ["DEVNAME", f"/dev/bus/usb/001/{i + 10:03d}"],
+                vendor="abcd",
+                dev=f"189:{i + 10}",
+                devname=f"/dev/bus/usb/001/{i + 10:03d}",
             )
             assert len(await stream.next_list(within=2.0)) == 1
             added.append(time.perf_counter() - started)
             started = time.perf_counter()
-            testbed.uevent(syspath, "remove")
-            testbed.remove_device(syspath)
+            bed.unplug(syspath)
             assert await stream.next_list(within=2.0) == ()
             removed.append(time.perf_counter() - started)
         idle_rss = rss_mib(handler.pid)
@@ -94,14 +78,14 @@ async def test_uevent_to_response_latency_and_idle_rss(
     print(f"idle udev handler RSS (after {2 * EVENTS} events): {idle_rss:.1f} MiB")
 
 
-def test_full_enumeration_of_1000_devices(testbed: Any) -> None:
+def test_full_enumeration_of_1000_devices(bed: Bed) -> None:
     blocks = [
         f"P: /devices/platform/bench/tty/ttyACM{i}\nN: ttyACM{i}\n"
         f"E: DEVNAME=/dev/ttyACM{i}\nE: SUBSYSTEM=tty\nE: ID_MODEL=bench{i % 10}\n"
         f"A: dev=166:{i}\n"
         for i in range(DEVICES)
     ]
-    assert testbed.add_from_string("\n".join(blocks))
+    assert bed.testbed.add_from_string("\n".join(blocks))
     context = pyudev.Context()
     cases = {
         "KERNEL glob (pushed to libudev)": 'KERNEL=="ttyACM*"',

@@ -27,6 +27,7 @@ from tests.support.agents import (
     start_node_agents,
     wait_instances,
 )
+from tests.support.kube import objects
 from tests.support.metrics import scrape
 from tests.support.pods import (
     create_pod,
@@ -37,6 +38,8 @@ from tests.support.pods import (
     running_pod,
 )
 from tests.support.processes import ProcessGroup, wait_for
+
+__all__ = ["objects"]
 
 NAMES = {"akri-debug-echo-8120fe", "akri-debug-echo-a19705"}
 
@@ -49,13 +52,6 @@ class Setup:
 
     async def instances(self) -> dict[str, dict[str, Any]]:
         return await kube.instances(self.objects, self.namespace)
-
-
-@pytest.fixture
-async def objects(testbed: Cluster) -> AsyncIterator[Objects]:
-    async with kube.api(testbed.kubeconfig) as client:
-        await kube.install_crds(client)
-        yield client
 
 
 @pytest.fixture

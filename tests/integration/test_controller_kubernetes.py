@@ -34,8 +34,11 @@ from akri_common.k8s.objects import (
 from tests.support import kube
 from tests.support.agents import start_node_agents
 from tests.support.controller import start_controller
+from tests.support.kube import objects
 from tests.support.metrics import scrape
 from tests.support.processes import Child, ProcessGroup, wait_for
+
+__all__ = ["objects"]
 
 BROKER = {"containers": [{"name": "broker", "image": "busybox"}]}
 JOB_SPEC = {
@@ -114,13 +117,6 @@ class Env:
         self, check: Callable[[], Awaitable[bool]], what: str, *, timeout: float = 30
     ) -> None:
         await wait_for(check, timeout=timeout, what=what, interval=0.2)
-
-
-@pytest.fixture
-async def objects(testbed: Cluster) -> AsyncIterator[Objects]:
-    async with kube.api(testbed.kubeconfig) as client:
-        await kube.install_crds(client)
-        yield client
 
 
 @pytest.fixture

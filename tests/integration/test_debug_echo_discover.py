@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import grpc
@@ -10,7 +9,7 @@ import pytest
 
 from akri_common.devices import Device
 from akri_debug_echo.handler import DebugEchoHandler
-from akri_handler_sdk.testing import leftover_tasks, serve_for_test, socket_directory
+from akri_handler_sdk.testing import serve_for_test
 
 DETAILS = "descriptions:\n- foo0\n- foo1\n"
 FOO = (
@@ -18,18 +17,7 @@ FOO = (
     Device(id="foo1", properties={"DEBUG_ECHO_DESCRIPTION": "foo1"}),
 )
 
-
-@pytest.fixture(autouse=True)
-async def no_leftover_tasks() -> AsyncIterator[None]:
-    yield
-    assert not leftover_tasks()
-
-
-@pytest.fixture
-def directory() -> Iterator[Path]:
-    with socket_directory() as path:
-        yield path
-        assert not list(path.glob("*.sock")), "sockets left behind"
+pytestmark = pytest.mark.usefixtures("no_leftover_tasks", "no_leftover_sockets")
 
 
 def _handler(directory: Path) -> DebugEchoHandler:

@@ -31,19 +31,15 @@ from akri_handler_sdk.testing import leftover_tasks
 from akri_proto.deviceplugin.v1beta1 import api_pb2 as pb
 from akri_proto.deviceplugin.v1beta1 import api_pb2_grpc as pb_grpc
 from tests.support import kube
+from tests.support.kube import objects
 from tests.support.pods import create_pod, node_resources, pod_body, run_options, running_pod
 from tests.support.processes import wait_for
+
+__all__ = ["objects"]
 
 SERVICE_ACCOUNT = Kind("ServiceAccount", "", "v1", "serviceaccounts")
 HASH = "8120fe"
 GO_MAX_UNIX_PATH = 107
-
-
-@pytest.fixture
-async def objects(testbed: Cluster) -> AsyncIterator[Objects]:
-    async with kube.api(testbed.kubeconfig) as client:
-        await kube.install_crds(client)
-        yield client
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import asyncio
 import socket
 import stat
 import time
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
 
 import pytest
@@ -16,16 +16,12 @@ from akri_handler_sdk.errors import ServeError
 from akri_handler_sdk.registration import Registrar
 from akri_handler_sdk.server import serving
 from akri_handler_sdk.settings import HandlerSettings
-from akri_handler_sdk.testing import (
-    RecordingAgent,
-    leftover_tasks,
-    open_discover,
-    socket_directory,
-    wait_until,
-)
+from akri_handler_sdk.testing import RecordingAgent, open_discover, wait_until
 from akri_proto.discovery.v0 import discovery_pb2 as pb
 
 REQUEST = pb.RegisterDiscoveryHandlerRequest
+
+pytestmark = pytest.mark.usefixtures("no_leftover_tasks", "no_leftover_sockets")
 
 
 class StaticHandler:
@@ -40,19 +36,6 @@ class StaticHandler:
     async def discover(self, details: str) -> AsyncIterator[Sequence[Device]]:
         yield [Device(id=details or "d0")]
         await asyncio.Event().wait()
-
-
-@pytest.fixture(autouse=True)
-async def no_leftover_tasks() -> AsyncIterator[None]:
-    yield
-    assert not leftover_tasks()
-
-
-@pytest.fixture
-def directory() -> Iterator[Path]:
-    with socket_directory() as path:
-        yield path
-        assert not list(path.glob("*.sock")), "sockets left behind"
 
 
 def _registrar(registrar: Registrar | None) -> Registrar:

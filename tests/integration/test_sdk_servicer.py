@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
 
 import grpc
@@ -14,9 +14,11 @@ import pytest
 from akri_common.devices import Device
 from akri_common.filewatch import file_changes
 from akri_handler_sdk.errors import InvalidDetailsError
-from akri_handler_sdk.testing import leftover_tasks, serve_for_test, socket_directory
+from akri_handler_sdk.testing import serve_for_test
 
 A, B = Device(id="a"), Device(id="b")
+
+pytestmark = pytest.mark.usefixtures("no_leftover_tasks")
 
 
 class ScriptedHandler:
@@ -42,18 +44,6 @@ class ScriptedHandler:
                 yield await self.feed.get()
         finally:
             self.closed.set()
-
-
-@pytest.fixture(autouse=True)
-async def no_leftover_tasks() -> AsyncIterator[None]:
-    yield
-    assert not leftover_tasks()
-
-
-@pytest.fixture
-def directory() -> Iterator[Path]:
-    with socket_directory() as path:
-        yield path
 
 
 async def test_sends_the_first_list_then_only_changes() -> None:

@@ -9,14 +9,9 @@ vfio-pci with its IOMMU group, and a serial port.
 
 from __future__ import annotations
 
-import gc
-import os
 import time
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
-from typing import Any
+from collections.abc import AsyncIterator
 
-import gi
 import grpc
 import pytest
 import pyudev
@@ -27,45 +22,15 @@ from akri_udev import sysfs
 from akri_udev.details import parse_details
 from akri_udev.devices import build_devices
 from akri_udev.handler import UdevHandler
+from tests.support.umockdev import CAMERA, INTERFACE, PCI, USB1, VIDEO0, VIDEO1, Bed, bed
 
-gi.require_version("UMockdev", "1.0")
-from gi.repository import UMockdev  # noqa: E402
+__all__ = ["bed"]
 
 pytestmark = pytest.mark.umockdev
 
-TREE = Path(__file__).parents[1] / "data" / "udev" / "camera.umockdev"
-PCI = "/devices/pci0000:00/0000:00:14.0"
-USB1 = f"{PCI}/usb1"
-CAMERA = f"{USB1}/1-1"
-INTERFACE = f"{CAMERA}/1-1:1.0"
-VIDEO0 = f"{INTERFACE}/video4linux/video0"
-VIDEO1 = f"{INTERFACE}/video4linux/video1"
 GPU = "/devices/pci0000:00/0000:00:02.0/0000:01:00.0"
 CARD0 = f"{GPU}/drm/card0"
 TTY = "/devices/platform/serial8250/tty/ttyS0"
-
-
-class Bed:
-    """Holds the one ``UMockdev.Testbed`` of a test, so that teardown can drop it for sure."""
-
-    def __init__(self) -> None:
-        self.testbed: Any = UMockdev.Testbed.new()
-        assert self.testbed.add_from_file(str(TREE))
-
-    def close(self) -> None:
-        self.testbed = None
-        gc.collect()
-
-
-@pytest.fixture
-def bed() -> Iterator[Bed]:
-    if "umockdev" not in os.environ.get("LD_PRELOAD", ""):
-        pytest.skip(
-            "needs the umockdev preload: run pytest under umockdev-wrapper (make test does)"
-        )
-    testbed = Bed()
-    yield testbed
-    testbed.close()
 
 
 @pytest.fixture
@@ -215,12 +180,12 @@ async def test_hot_plug_add_change_and_remove(bed: Bed, served: HandlerUnderTest
         assert await stream.next_list() == ()
 
         started = time.monotonic()
-        syspath = testbed.add_device(
-            "usb",
+        syspath = bed.plug_usb(
             "1-2",
-            f"/sys{USB1}",
-            ["idVendor", "abcd", "dev", "189:5"],
-            ["DEVNAME", "/dev/bus/usb/001/006", "DEVTYPE", "usb_device"],
+            vendor="abcd",
+            dev="189:5",
+            devname="/dev/bus/usb/001/006",
+            properties=["DEVTYPE", "usb_device"],
         )
         (added,) = await stream.next_list(within=1.0)
         print(f"add -> DiscoverResponse: {(time.monotonic() - started) * 1000:.1f} ms")
@@ -235,8 +200,7 @@ async def test_hot_plug_add_change_and_remove(bed: Bed, served: HandlerUnderTest
         testbed.uevent(syspath, "change")
         assert [d.id for d in await stream.next_list(within=1.0)] == [f"{USB1}/1-2"]
 
-        testbed.uevent(syspath, "remove")
-        testbed.remove_device(syspath)
+        bed.unplug(syspath)
         assert await stream.next_list(within=1.0) == ()
 
 

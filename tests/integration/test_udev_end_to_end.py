@@ -8,15 +8,12 @@ udev, and its view of ``/dev`` and ``/sys`` should stay the real one.
 
 from __future__ import annotations
 
-import gc
-import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import gi
 import pytest
 from akri_testbed.cluster import Cluster
 
@@ -32,43 +29,20 @@ from tests.support.agents import (
 )
 from tests.support.pods import create_pod, node_resources, pod_body, run_options, running_pod
 from tests.support.processes import Child, ProcessGroup, wait_for
-
-gi.require_version("UMockdev", "1.0")
-from gi.repository import UMockdev  # noqa: E402
+from tests.support.umockdev import VIDEO0, VIDEO1, Bed, camera_bed
 
 pytestmark = pytest.mark.umockdev
 
-TREE = Path(__file__).parents[1] / "data" / "udev" / "camera.umockdev"
-VIDEO0 = "/devices/pci0000:00/0000:00:14.0/usb1/1-1/1-1:1.0/video4linux/video0"
-VIDEO1 = VIDEO0.replace("video0", "video1")
 CONFIG = "akri-udev-video"
-
-
-class Bed:
-    """Holds the one ``UMockdev.Testbed`` of a test, so that teardown can drop it for sure."""
-
-    def __init__(self) -> None:
-        self.testbed: Any = UMockdev.Testbed.new()
-        assert self.testbed.add_from_file(str(TREE))
-        self.root: str = self.testbed.get_root_dir()
-
-    def close(self) -> None:
-        self.testbed = None
-        gc.collect()
 
 
 @pytest.fixture
 def bed() -> Iterator[Bed]:
-    if "umockdev" not in os.environ.get("LD_PRELOAD", ""):
-        pytest.skip(
-            "needs the umockdev preload: run pytest under umockdev-wrapper (make test does)"
-        )
-    testbed = Bed()
-    # The camera's metadata node matches KERNEL=="video[0-9]*" too: without it the rule finds
-    # exactly one device (removed before the handler starts, so no uevent is needed).
-    testbed.testbed.remove_device(f"/sys{VIDEO1}")
-    yield testbed
-    testbed.close()
+    with camera_bed() as testbed:
+        # The camera's metadata node matches KERNEL=="video[0-9]*" too: without it the rule finds
+        # exactly one device (removed before the handler starts, so no uevent is needed).
+        testbed.testbed.remove_device(f"/sys{VIDEO1}")
+        yield testbed
 
 
 @dataclass
@@ -172,8 +146,7 @@ async def test_a_fake_camera_becomes_an_instance_a_pod_gets_and_goes_when_unplug
     assert usage == {f"{instance_name}-0": node.name}
 
     # Unplugged: the uevent reaches the handler, the agent deletes the Instance and its resource.
-    bed.testbed.uevent(f"/sys{VIDEO0}", "remove")
-    bed.testbed.remove_device(f"/sys{VIDEO0}")
+    bed.unplug(f"/sys{VIDEO0}")
     await wait_instances(setup, {}, timeout=5, details=setup.logs)
     await wait_for(lambda: allocatable("0"), timeout=10, what=f"{resource} withdrawn")
     await objects.delete(POD, namespace=setup.namespace, name="camera-broker")

@@ -1,4 +1,10 @@
-"""Shared fixtures: short socket directories and a process group that cleans up."""
+"""Shared fixtures: short socket directories, a process group that cleans up, and teardown checks
+that a test left no asyncio task and no socket behind.
+
+``no_leftover_tasks`` and ``no_leftover_sockets`` only check: a module applies them with
+``pytestmark = pytest.mark.usefixtures(...)``, which sets them up before the test's own fixtures,
+so that their checks run once those are torn down.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from akri_handler_sdk.testing import leftover_tasks, socket_directory
 from tests.support.processes import ProcessGroup
 
 
@@ -18,6 +25,28 @@ def sockets_dir() -> Iterator[Path]:
     path = Path(tempfile.mkdtemp(prefix="akri-", dir="/tmp"))
     yield path
     shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def directory() -> Iterator[Path]:
+    """A fresh short directory (``socket_directory()``) where a test's handler and recording agent
+    serve their sockets; removed with its contents at teardown."""
+    with socket_directory() as path:
+        yield path
+
+
+@pytest.fixture
+def no_leftover_sockets(directory: Path) -> Iterator[None]:
+    """Fails the test if a socket is left in ``directory`` once its other fixtures are torn down."""
+    yield
+    assert not list(directory.glob("*.sock")), "sockets left behind"
+
+
+@pytest.fixture
+async def no_leftover_tasks() -> AsyncIterator[None]:
+    """Fails the test if an asyncio task is still pending once its other fixtures are torn down."""
+    yield
+    assert not leftover_tasks()
 
 
 @pytest.fixture

@@ -1,4 +1,8 @@
-"""Talking to the testbed's real API server from tests: CRDs, objects, waiting on state."""
+"""Talking to the testbed's real API server from tests: CRDs, objects, waiting on state.
+
+The ``objects`` fixture is a client with both Akri CRDs served; a test module that wants it imports
+it and lists it in ``__all__``.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,9 @@ from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
+from akri_testbed.cluster import Cluster
 
 from akri_common.k8s.client import connect
 from akri_common.k8s.errors import ConflictError, NotFoundError, UnavailableError
@@ -30,6 +36,14 @@ async def api(kubeconfig: Path) -> AsyncIterator[Objects]:
     client = await connect(kubeconfig)
     async with client:
         yield Objects(client)
+
+
+@pytest.fixture
+async def objects(testbed: Cluster) -> AsyncIterator[Objects]:
+    """A client of the testbed's API server, once both Akri CRDs are served."""
+    async with api(testbed.kubeconfig) as client:
+        await install_crds(client)
+        yield client
 
 
 async def install_crds(objects: Objects) -> None:
