@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from akri_agent.discovery.backoff import Backoff
 from akri_agent.discovery.model import Endpoint, EndpointKind
 from akri_agent.discovery.registry import EndpointRegistry
 from akri_agent.registration.server import InvalidRegistrationError, endpoint_from_request
+from akri_common.backoff import Backoff
 from akri_common.ids import HandlerName
 from akri_proto.discovery.v0 import discovery_pb2
 

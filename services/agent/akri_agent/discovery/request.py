@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 import structlog
 
 from akri_agent.discovery import client
-from akri_agent.discovery.backoff import Backoff
 from akri_agent.discovery.errors import (
     DiscoveryError,
     HandlerStreamLostError,
@@ -28,6 +27,7 @@ from akri_agent.discovery.errors import (
 from akri_agent.discovery.model import Endpoint, EndpointDevices
 from akri_agent.discovery.observer import DiscoveryObserver
 from akri_agent.discovery.validation import Problem, accept_devices
+from akri_common.backoff import Backoff
 from akri_common.devices import Device
 from akri_common.ids import HandlerName
 

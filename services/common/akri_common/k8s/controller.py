@@ -14,6 +14,8 @@ from typing import Generic, TypeVar
 
 import structlog
 
+from akri_common.backoff import delay
+
 log = structlog.get_logger(__name__)
 
 K = TypeVar("K", bound=Hashable)
@@ -89,16 +91,16 @@ class Controller(Generic[K]):
         except Exception as err:  # noqa: BLE001 (a reconcile failure is retried, never fatal)
             failures = self._failures.get(key, 0) + 1
             self._failures[key] = failures
-            delay = min(self._backoff_cap, self._backoff_initial * 2 ** (failures - 1))
+            wait = delay(failures, initial=self._backoff_initial, cap=self._backoff_cap)
             log.warning(
                 "reconcile_failed",
                 controller=self.name,
                 key=str(key),
                 error=str(err),
                 error_type=type(err).__name__,
-                retry_in=delay,
+                retry_in=wait,
             )
-            self.enqueue(key, after=delay)
+            self.enqueue(key, after=wait)
             return
         self._failures.pop(key, None)
         if requeue is not None:

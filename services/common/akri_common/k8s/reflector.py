@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 import structlog
 
+from akri_common.backoff import delay
 from akri_common.k8s.errors import ApiError, GoneError
 from akri_common.k8s.objects import Kind, Objects
 from akri_common.k8s.store import ObjectKey, Store
@@ -64,9 +65,9 @@ class Reflector:
                 if not isinstance(err, ApiError):
                     log.exception("watch_crashed", kind=self._kind.plural)
                 failures += 1
-                delay = min(BACKOFF_CAP, BACKOFF_INITIAL * 2 ** (failures - 1))
-                log.warning("watch_failed", kind=self._kind.plural, error=str(err), retry_in=delay)
-                await asyncio.sleep(delay)
+                wait = delay(failures, initial=BACKOFF_INITIAL, cap=BACKOFF_CAP)
+                log.warning("watch_failed", kind=self._kind.plural, error=str(err), retry_in=wait)
+                await asyncio.sleep(wait)
                 if not isinstance(err, ApiError) or not err.retryable:
                     version = None
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from typing import Any
 import grpc
 import structlog
 
+from akri_common.backoff import delay
 from akri_common.filewatch import WatchError, file_changes
 from akri_handler_sdk.endpoints import Endpoint
 from akri_proto.discovery.v0 import discovery_pb2 as pb
@@ -47,13 +49,10 @@ class Backoff:
 
     initial: float = 0.1
     cap: float = 2.0
-    factor: float = 2.0
 
     def delays(self) -> Iterator[float]:
-        delay = self.initial
-        while True:
-            yield delay
-            delay = min(delay * self.factor, self.cap)
+        for failures in itertools.count(1):
+            yield delay(failures, initial=self.initial, cap=self.cap)
 
 
 def registration_request(
