@@ -29,6 +29,9 @@ KUBELET_SOCKET = "kubelet.sock"
 API_VERSION = "v1beta1"
 CONNECT_TIMEOUT = 3.0
 REGISTER_TIMEOUT = 5.0
+# A fresh channel per call that does not inherit an earlier failure's reconnect back-off (gRPC
+# shares subchannels between channels by default), so a restarted kubelet is reached at once.
+LOCAL_SUBCHANNELS = [("grpc.use_local_subchannel_pool", 1)]
 
 
 def register_request(*, endpoint: str, resource: str) -> pb.RegisterRequest:
@@ -45,7 +48,7 @@ def register_request(*, endpoint: str, resource: str) -> pb.RegisterRequest:
 async def check_socket(path: Path, *, timeout: float = CONNECT_TIMEOUT) -> None:
     """Raises ``RegistrationError`` unless a gRPC connection to ``path`` becomes ready in time."""
     with unix_target(path) as target:
-        async with grpc.aio.insecure_channel(target) as channel:
+        async with grpc.aio.insecure_channel(target, options=LOCAL_SUBCHANNELS) as channel:
             try:
                 await asyncio.wait_for(channel.channel_ready(), timeout)
             except TimeoutError as err:
@@ -67,7 +70,7 @@ async def register(
     kubelet = directory / KUBELET_SOCKET
     request = register_request(endpoint=plugin_socket.name, resource=resource)
     with unix_target(kubelet) as target:
-        async with grpc.aio.insecure_channel(target) as channel:
+        async with grpc.aio.insecure_channel(target, options=LOCAL_SUBCHANNELS) as channel:
             try:
                 await pb_grpc.RegistrationStub(channel).Register(request, timeout=timeout)
             except grpc.aio.AioRpcError as err:

@@ -25,6 +25,9 @@ from akri_proto.discovery.v0 import discovery_pb2_grpc
 CHANNEL_OPTIONS = (
     # A UDS has no real authority; upstream's handlers accept any.
     ("grpc.default_authority", "localhost"),
+    # A new stream to a restarted handler must not inherit the reconnect back-off of the failed
+    # connections before it (gRPC shares subchannels between channels by default).
+    ("grpc.use_local_subchannel_pool", 1),
     ("grpc.max_receive_message_length", 16 * 1024 * 1024),
     ("grpc.keepalive_time_ms", 30_000),
     ("grpc.keepalive_timeout_ms", 10_000),

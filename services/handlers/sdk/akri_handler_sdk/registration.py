@@ -37,6 +37,10 @@ log = structlog.get_logger(__name__)
 
 #: Keep the registration channel connected while idle: leaving READY must mean the agent went away.
 _CHANNEL_OPTIONS = [
+    # Each attempt's channel gets its own subchannel: with gRPC's global pool a new channel would
+    # inherit the reconnect back-off of the previous attempts' failed connection and keep failing
+    # for up to max_reconnect_backoff after the agent is back.
+    ("grpc.use_local_subchannel_pool", 1),
     ("grpc.client_idle_timeout_ms", 2**31 - 1),
     ("grpc.initial_reconnect_backoff_ms", 100),
     ("grpc.max_reconnect_backoff_ms", 2000),
