@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import yaml
-
 from akri_handler_sdk import InvalidDetailsError
+from akri_handler_sdk.details import load_mapping
 
 
 @dataclass(frozen=True)
@@ -18,16 +17,7 @@ class DebugEchoDetails:
 
 def parse_details(text: str) -> DebugEchoDetails:
     """Parses the details; raises ``InvalidDetailsError`` naming the field and what was wrong."""
-    try:
-        document = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        reason = " ".join(str(err).split())
-        raise InvalidDetailsError("discoveryDetails", f"not valid YAML or JSON ({reason})") from err
-    if not isinstance(document, dict):
-        kind = "nothing" if document is None else type(document).__name__
-        raise InvalidDetailsError(
-            "discoveryDetails", f"expected a mapping with a descriptions list, got {kind}"
-        )
+    document = load_mapping(text, expected="with a descriptions list")
     if "descriptions" not in document:
         raise InvalidDetailsError("descriptions", "is required (a list of strings)")
     descriptions = document["descriptions"]

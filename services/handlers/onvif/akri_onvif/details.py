@@ -17,9 +17,8 @@ import enum
 from dataclasses import dataclass
 from typing import Any
 
-import yaml
-
 from akri_handler_sdk import InvalidDetailsError
+from akri_handler_sdk.details import load_mapping
 
 DEFAULT_DISCOVERY_TIMEOUT_SECONDS = 1.0
 MAX_DISCOVERY_TIMEOUT_SECONDS = 60.0
@@ -58,17 +57,7 @@ class OnvifDetails:
 
 def parse_details(text: str) -> OnvifDetails:
     """Parses the details (YAML or JSON; empty means no filters); raises ``InvalidDetailsError``."""
-    try:
-        document = yaml.safe_load(text) if text.strip() else {}
-    except yaml.YAMLError as err:
-        reason = " ".join(str(err).split())
-        raise InvalidDetailsError("discoveryDetails", f"not valid YAML or JSON ({reason})") from err
-    if document is None:
-        document = {}
-    if not isinstance(document, dict):
-        raise InvalidDetailsError(
-            "discoveryDetails", f"expected a mapping, got {type(document).__name__}"
-        )
+    document = load_mapping(text, expected="of filters", empty_ok=True)
     filters = {
         attribute: _filter_list(key, document[key])
         for key, attribute in _FILTER_FIELDS.items()

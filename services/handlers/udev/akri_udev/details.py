@@ -10,9 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-import yaml
-
 from akri_handler_sdk import InvalidDetailsError
+from akri_handler_sdk.details import load_mapping
 from akri_udev.query import Query, compile_rules
 from akri_udev.rules import Rule, RuleSyntaxError, parse_rules
 
@@ -74,17 +73,7 @@ def parse_details(text: str, properties: Mapping[str, bytes | None] | None = Non
 
 
 def _load(text: str) -> dict[str, object]:
-    try:
-        document = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        reason = " ".join(str(err).split())
-        raise InvalidDetailsError("discoveryDetails", f"not valid YAML or JSON ({reason})") from err
-    if not isinstance(document, dict):
-        kind = "nothing" if document is None else type(document).__name__
-        raise InvalidDetailsError(
-            "discoveryDetails", f"expected a mapping with a udevRules list, got {kind}"
-        )
-    return {str(key): value for key, value in document.items()}
+    return load_mapping(text, expected="with a udevRules list")
 
 
 def _text(value: bytes | None) -> str | None:
