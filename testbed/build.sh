@@ -6,6 +6,12 @@
 #   helm   helm                                                     (testbed/helm, helm.sh/helm/v3)
 #   node   akri-testbed-node, the kubelet-backed node process, and  (testbed/node)
 #          akri-testbed-stub-plugin, Kubernetes' stub device plugin
+# and the container nodes' pieces:
+#   kubelet    kubelet, kube-proxy (same k8s.io/kubernetes as kube)     (testbed/kubelet)
+#   containerd containerd, containerd-shim-runc-v2, ctr (2.x)         (testbed/containerd)
+#   crane      crane: `crane registry serve` is the nodes' registry    (testbed/crane)
+#   pause      the pod sandbox's pause binary, from Kubernetes' own     (build/pause/linux/pause.c
+#              pause.c in the k8s.io/kubernetes module, gcc -static     in the module cache)
 #
 # Module cache, build cache and binaries live outside the work tree, under
 #   ${AKRI_TESTBED_CACHE:-$HOME/.cache/akri-testbed}/{go-mod,go-build,<key>/bin}
@@ -23,7 +29,7 @@ set -euo pipefail
 
 TESTBED_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 CACHE_ROOT="${AKRI_TESTBED_CACHE:-$HOME/.cache/akri-testbed}"
-ALL_COMPONENTS=(kube kubectl etcd helm node)
+ALL_COMPONENTS=(kube kubectl etcd helm node kubelet containerd crane pause)
 
 export GOMODCACHE="$CACHE_ROOT/go-mod"
 export GOCACHE="$CACHE_ROOT/go-build"
@@ -120,6 +126,37 @@ component_info() {
 		BINS=(akri-testbed-node akri-testbed-stub-plugin)
 		PKGS=(. ./cmd/stub-device-plugin)
 		;;
+	kubelet)
+		VERSION="$(module_version "$DIR" k8s.io/kubernetes)"
+		TAGS="selinux,notest,grpcnotrace"
+		LDFLAGS="$(kube_ldflags)"
+		BINS=(kubelet kube-proxy)
+		PKGS=(k8s.io/kubernetes/cmd/kubelet k8s.io/kubernetes/cmd/kube-proxy)
+		;;
+	containerd)
+		VERSION="$(module_version "$DIR" github.com/containerd/containerd/v2)"
+		TAGS="no_btrfs,no_devmapper,no_zfs"
+		LDFLAGS="-s -w -X github.com/containerd/containerd/v2/version.Version=$VERSION"
+		LDFLAGS+=" -X github.com/containerd/containerd/v2/version.Revision=unknown"
+		BINS=(containerd containerd-shim-runc-v2 ctr)
+		PKGS=(github.com/containerd/containerd/v2/cmd/containerd
+			github.com/containerd/containerd/v2/cmd/containerd-shim-runc-v2
+			github.com/containerd/containerd/v2/cmd/ctr)
+		;;
+	crane)
+		VERSION="$(module_version "$DIR" github.com/google/go-containerregistry)"
+		LDFLAGS="-s -w"
+		BINS=(crane)
+		PKGS=(github.com/google/go-containerregistry/cmd/crane)
+		;;
+	pause)
+		# Not a Go build: gcc compiles pause.c from the kube module (see build_pause).
+		DIR="$TESTBED_DIR/kube"
+		VERSION="$(kube_version)"
+		LDFLAGS="-Os -static -DVERSION=$VERSION-akri-testbed"
+		BINS=(pause)
+		PKGS=(build/pause/linux/pause.c)
+		;;
 	*)
 		log "unknown component: $1 (known: ${ALL_COMPONENTS[*]})"
 		exit 2
@@ -143,6 +180,7 @@ build_component() {
 	start=$(date +%s.%N)
 	[[ -d "$GOCACHE" ]] && [[ -n "$(ls -A "$GOCACHE" 2>/dev/null)" ]] || cold=true
 	tmp="$(mktemp -d "$CACHE_ROOT/.build-$1.XXXXXX")"
+	if [[ $1 == pause ]]; then build_pause "$start" "$tmp"; return; fi
 	log "$1 $VERSION: downloading modules"
 	step=$start
 	(cd "$DIR" && nice -n 19 go mod download)
@@ -163,6 +201,23 @@ build_component() {
 		"$(elapsed "$start")" "$cold" >"$RECORD.tmp"
 	mv -f "$RECORD.tmp" "$RECORD"
 	log "$1: done in $(elapsed "$start") s -> $BIN_DIR (record: $RECORD)"
+}
+
+# build_pause START TMP: gcc builds the pause binary from the kube module's own pause.c.
+build_pause() {
+	local start="$1" tmp="$2" src
+	(cd "$DIR" && go mod download k8s.io/kubernetes)
+	src="$(cd "$DIR" && go list -m -f '{{.Dir}}' k8s.io/kubernetes)/${PKGS[0]}"
+	# shellcheck disable=SC2086 # LDFLAGS holds several gcc flags
+	gcc $LDFLAGS -o "$tmp/pause" "$src"
+	mkdir -p "$BIN_DIR"
+	mv -f "$tmp/pause" "$BIN_DIR/pause"
+	rmdir "$tmp"
+	printf '{"component": "pause", "version": "%s", "go": "%s", "started": "%s", "steps": [{"step": "pause", "seconds": %s}], "total_seconds": %s, "build_cache_was_empty": false}\n' \
+		"$VERSION" "$GO_VERSION" "$(date -u -d "@${start%.*}" +%Y-%m-%dT%H:%M:%SZ)" "$(elapsed "$start")" \
+		"$(elapsed "$start")" >"$RECORD.tmp"
+	mv -f "$RECORD.tmp" "$RECORD"
+	log "pause: done in $(elapsed "$start") s -> $BIN_DIR"
 }
 
 elapsed() { awk -v s="$1" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }'; }

@@ -26,7 +26,12 @@ def _print(message: str) -> None:
 def _describe(cluster: Cluster) -> None:
     _print(f"kubeconfig: {cluster.kubeconfig}")
     _print(f"server:     {cluster.server}")
+    if cluster.registry:
+        _print(f"registry:   {cluster.registry} (images: {', '.join(cluster.images) or 'none'})")
     for node in cluster.nodes:
+        if node.directory is not None:
+            _print(f"node {node.name}: ip {node.ip}, directories {node.directory}")
+            continue
         _print(
             f"node {node.name}: device plugins {node.device_plugin_dir}, pod resources "
             f"{node.pod_resources_socket}, run options {node.run_options_dir}"
@@ -38,6 +43,13 @@ def _describe(cluster: Cluster) -> None:
         _print(f"ready after: {ready}")
 
 
+def _image_arg(text: str) -> tuple[str, Path]:
+    reference, sep, archive = text.partition("=")
+    if not sep or not reference or not archive:
+        raise TestbedError(f"--image {text!r}: expected REF=ARCHIVE")
+    return reference, Path(archive)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m akri_testbed", description=__doc__)
     parser.add_argument(
@@ -47,12 +59,34 @@ def main(argv: list[str] | None = None) -> int:
     up = commands.add_parser("up", help="start a testbed and wait until it is ready")
     up.add_argument("--nodes", type=int, default=2, help="number of nodes (default: %(default)s)")
     up.add_argument("--build", action="store_true", help="run testbed/build.sh first")
+    up.add_argument(
+        "--containers",
+        action="store_true",
+        help="container nodes (real kubelet, containerd, runc, kube-proxy) instead of the fast"
+        " kubelet-less ones",
+    )
+    up.add_argument(
+        "--image",
+        action="append",
+        default=[],
+        metavar="REF=ARCHIVE",
+        help="with --containers: push this OCI archive to the testbed's registry as REF"
+        " (repeatable)",
+    )
     commands.add_parser("down", help="stop the testbed")
     commands.add_parser("status", help="show what runs")
     args = parser.parse_args(argv)
     try:
         if args.command == "up":
-            cluster = start_cluster(args.dir, nodes=args.nodes, build=args.build, report=_print)
+            images = dict(_image_arg(text) for text in args.image)
+            cluster = start_cluster(
+                args.dir,
+                nodes=args.nodes,
+                build=args.build,
+                report=_print,
+                containers=args.containers,
+                images=images,
+            )
             _describe(cluster)
             _print(f"stop with: python -m akri_testbed --dir {cluster.directory} down")
         elif args.command == "down":

@@ -23,6 +23,17 @@ REQUIRED = (
     "akri-testbed-stub-plugin",
     "helm",
 )
+# What a container testbed needs on top (see build.sh).
+CONTAINER_REQUIRED = (
+    *REQUIRED,
+    "kubelet",
+    "kube-proxy",
+    "containerd",
+    "containerd-shim-runc-v2",
+    "ctr",
+    "crane",
+    "pause",
+)
 
 
 class BinariesMissingError(RuntimeError):
@@ -49,15 +60,18 @@ def parse_paths(output: str) -> dict[str, Path]:
     return paths
 
 
-def locate(*, build: bool) -> Binaries:
-    """Returns the binaries, building missing ones first when ``build`` is set."""
+def locate(*, build: bool, required: tuple[str, ...] | None = None) -> Binaries:
+    """Returns the binaries, building missing ones first when ``build`` is set; ``required``
+    (default: the fast testbed's) must all exist."""
     if build:
         subprocess.run(["bash", str(BUILD_SCRIPT)], check=True)
     result = subprocess.run(
         ["bash", str(BUILD_SCRIPT), "--paths"], check=True, capture_output=True, text=True
     )
     paths = parse_paths(result.stdout)
-    missing = [name for name in REQUIRED if name not in paths or not paths[name].is_file()]
+    missing = [
+        name for name in (required or REQUIRED) if name not in paths or not paths[name].is_file()
+    ]
     if missing:
         raise BinariesMissingError(
             f"not built: {', '.join(missing)}; run `bash {BUILD_SCRIPT}` (the first build takes"

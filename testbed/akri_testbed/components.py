@@ -23,6 +23,15 @@ KCM_CONTROLLERS = (
     "daemonset-controller",
     "statefulset-controller",
     "job-controller",
+    "ttl-after-finished-controller",
+    "pod-garbage-collector-controller",
+    "taint-eviction-controller",
+    # What pods on the container nodes need: the kube-root-ca.crt ConfigMap that every
+    # service-account token volume mounts, and Service endpoints.
+    "root-ca-certificate-publisher-controller",
+    "endpointslice-controller",
+    "endpointslice-mirroring-controller",
+    "endpoints-controller",
 )
 
 
@@ -73,12 +82,42 @@ def etcd(binaries: Binaries, ports: Ports, data_dir: Path) -> list[str]:
     ]
 
 
-def apiserver(binaries: Binaries, ports: Ports, pki: Pki, token_file: Path) -> list[str]:
+def apiserver(
+    binaries: Binaries,
+    ports: Ports,
+    pki: Pki,
+    token_file: Path,
+    *,
+    advertise_address: str | None = None,
+) -> list[str]:
+    """The API server on loopback; with ``advertise_address`` (the container testbed, where it runs
+    in the testbed's own network namespace) also on that address, as the `kubernetes` Service's
+    endpoint, with the Node authorizer and a client certificate towards the kubelets."""
+    if advertise_address is None:
+        placement = [
+            "--bind-address=127.0.0.1",
+            "--advertise-address=127.0.0.1",
+            "--endpoint-reconciler-type=none",
+            "--authorization-mode=RBAC",
+        ]
+    else:
+        placement = [
+            # Inside the testbed's network namespace: only its loopback and bridge exist there.
+            "--bind-address=0.0.0.0",
+            f"--advertise-address={advertise_address}",
+            "--endpoint-reconciler-type=lease",
+            "--authorization-mode=Node,RBAC",
+            "--kubelet-preferred-address-types=InternalIP",
+            f"--kubelet-client-certificate={pki.kubelet_client_cert}",
+            f"--kubelet-client-key={pki.kubelet_client_key}",
+            # Webhooks and aggregated APIs are called at their endpoints (pod IPs, routed to the
+            # nodes), not at their ClusterIPs, which only kube-proxy on a node can resolve.
+            "--enable-aggregator-routing=true",
+        ]
     return [
         str(binaries["kube-apiserver"]),
         f"--etcd-servers=http://127.0.0.1:{ports.etcd_client}",
-        "--bind-address=127.0.0.1",
-        "--advertise-address=127.0.0.1",
+        *placement,
         f"--secure-port={ports.apiserver}",
         f"--tls-cert-file={pki.server_cert}",
         f"--tls-private-key-file={pki.server_key}",
@@ -92,20 +131,18 @@ def apiserver(binaries: Binaries, ports: Ports, pki: Pki, token_file: Path) -> l
         "--requestheader-extra-headers-prefix=X-Remote-Extra-",
         f"--token-auth-file={token_file}",
         "--anonymous-auth=false",
-        "--authorization-mode=RBAC",
         f"--service-cluster-ip-range={SERVICE_CLUSTER_IP_RANGE}",
         f"--service-account-issuer=https://127.0.0.1:{ports.apiserver}",
         f"--service-account-key-file={pki.sa_pub}",
         f"--service-account-signing-key-file={pki.sa_key}",
         "--allow-privileged=true",
-        "--endpoint-reconciler-type=none",
         "--profiling=false",
         "--v=1",
     ]
 
 
 def controller_manager(
-    binaries: Binaries, ports: Ports, kubeconfig: Path, cert_dir: Path
+    binaries: Binaries, ports: Ports, kubeconfig: Path, cert_dir: Path, ca_cert: Path
 ) -> list[str]:
     return [
         str(binaries["kube-controller-manager"]),
@@ -117,6 +154,7 @@ def controller_manager(
         f"--secure-port={ports.controller_manager}",
         f"--cert-dir={cert_dir}",
         f"--controllers={','.join(KCM_CONTROLLERS)}",
+        f"--root-ca-file={ca_cert}",
         f"--service-cluster-ip-range={SERVICE_CLUSTER_IP_RANGE}",
         "--profiling=false",
         "--v=1",

@@ -13,6 +13,10 @@ from pathlib import Path
 _EC_KEY = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
 _SERVER_NAMES = (
     "IP:127.0.0.1",
+    # The container testbed: the API server's address on the node network, and the `kubernetes`
+    # Service's ClusterIP (akri_testbed.netns).
+    "IP:10.200.0.1",
+    "IP:10.96.0.1",
     "DNS:localhost",
     "DNS:kubernetes",
     "DNS:kubernetes.default",
@@ -30,6 +34,8 @@ class Pki:
     server_key: Path
     sa_key: Path
     sa_pub: Path
+    kubelet_client_cert: Path
+    kubelet_client_key: Path
 
 
 def _openssl(*args: str) -> None:
@@ -46,6 +52,8 @@ def generate(directory: Path, *, days: int = 30) -> Pki:
         server_key=directory / "apiserver.key",
         sa_key=directory / "sa.key",
         sa_pub=directory / "sa.pub",
+        kubelet_client_cert=directory / "apiserver-kubelet-client.crt",
+        kubelet_client_key=directory / "apiserver-kubelet-client.key",
     )
     _openssl(
         "req",
@@ -104,6 +112,39 @@ def generate(directory: Path, *, days: int = 30) -> Pki:
         str(pki.sa_key),
     )
     _openssl("pkey", "-in", str(pki.sa_key), "-pubout", "-out", str(pki.sa_pub))
-    for private in (pki.ca_key, pki.server_key, pki.sa_key):
+    # The API server's client certificate towards kubelets (`kubectl logs`/`exec` on container
+    # nodes): the kubelets trust the testbed CA for client certificates.
+    client_csr = directory / "apiserver-kubelet-client.csr"
+    _openssl(
+        "req",
+        "-new",
+        *_EC_KEY,
+        "-keyout",
+        str(pki.kubelet_client_key),
+        "-out",
+        str(client_csr),
+        "-subj",
+        "/O=system:masters/CN=kube-apiserver-kubelet-client",
+    )
+    client_ext = directory / "apiserver-kubelet-client.ext"
+    client_ext.write_text("extendedKeyUsage=clientAuth\nkeyUsage=critical,digitalSignature\n")
+    _openssl(
+        "x509",
+        "-req",
+        "-in",
+        str(client_csr),
+        "-CA",
+        str(pki.ca_cert),
+        "-CAkey",
+        str(pki.ca_key),
+        "-CAcreateserial",
+        "-out",
+        str(pki.kubelet_client_cert),
+        "-days",
+        str(days),
+        "-extfile",
+        str(client_ext),
+    )
+    for private in (pki.ca_key, pki.server_key, pki.sa_key, pki.kubelet_client_key):
         private.chmod(0o600)
     return pki

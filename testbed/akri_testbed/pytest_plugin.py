@@ -7,6 +7,12 @@ processes are killed (SIGKILL) if the pytest process itself dies. Options:
 
 ``--testbed-nodes N``  number of nodes (default 2)
 ``--testbed-build``    run ``testbed/build.sh`` first (otherwise missing binaries fail the fixture)
+
+The session fixture ``container_testbed`` starts a 2-node container testbed (real kubelets,
+containerd, runc, kube-proxy) in ``/tmp/akri-ctb``: a fixed directory, so that a session that was
+killed leaves nothing the next one does not purge. It pushes the images that the fixture
+``container_testbed_images`` returns (reference → OCI archive; none by default: a project
+overrides it).
 """
 
 from __future__ import annotations
@@ -19,6 +25,8 @@ from pathlib import Path
 import pytest
 
 from akri_testbed.cluster import Cluster, start_cluster, stop_cluster
+
+CONTAINER_TESTBED_DIR = Path("/tmp/akri-ctb")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -56,3 +64,36 @@ def testbed(
         stop_cluster(cluster.directory)
         if request.session.testsfailed == 0:
             shutil.rmtree(directory, ignore_errors=True)  # kept, with its logs, after a failure
+
+
+@pytest.fixture(scope="session")
+def container_testbed_images() -> dict[str, Path]:
+    """The images to push to the container testbed's registry (reference → OCI archive)."""
+    return {}
+
+
+@pytest.fixture(scope="session")
+def container_testbed(
+    request: pytest.FixtureRequest, container_testbed_images: dict[str, Path]
+) -> Iterator[Cluster]:
+    """A running 2-node container testbed (see the module docstring); ``.registry`` is its registry
+    on loopback and ``.images`` the pushed references with their digests."""
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+
+    def report(line: str) -> None:
+        if reporter is not None:
+            reporter.write_line(f"akri-container-testbed: {line}")
+
+    cluster = start_cluster(
+        CONTAINER_TESTBED_DIR,
+        nodes=2,
+        build=bool(request.config.getoption("--testbed-build")),
+        report=report,
+        die_with_parent=True,
+        containers=True,
+        images=container_testbed_images,
+    )
+    try:
+        yield cluster
+    finally:
+        stop_cluster(cluster.directory)

@@ -27,7 +27,7 @@ pytestmark = pytest.mark.bench
 RUNS = 3
 NODES = 2
 WARM_TARGET_S = 20.0
-COMPONENTS = ("kube", "kubectl", "etcd", "helm", "node")
+COMPONENTS = ("kube", "kubectl", "etcd", "helm", "node", "kubelet", "containerd", "crane", "pause")
 
 
 def test_cold_build_time() -> None:
