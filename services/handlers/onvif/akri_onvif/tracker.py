@@ -3,11 +3,22 @@
 * A probe round sends a Probe through every interface, collects answers for
   ``discoveryTimeoutSeconds``, drops cameras that neither answered nor said Hello meanwhile, and
   (re)describes the ones that did; rounds repeat every ``probe_interval_seconds``.
-* A Hello is described at once; a Bye removes the camera at once.
-* Describing a camera: ``GetSystemDateAndTime`` on each service URL (no answer: that URL is not
-  listed), then ``GetNetworkInterfaces`` with the camera's credential when its IP and MAC are not
-  known yet (a failure leaves them unknown, as upstream does). A failure is warned about once per
-  URL and kind until that URL works again; credentials never reach a log line.
+* A Hello is described at once (unless that camera is being described already); a Bye removes
+  the camera at once. The same camera answering twice, or on two interfaces, is one camera whose
+  XAddrs are the union of its answers.
+* XAddrs go through the ``xaddrs`` policy first (refused: loopback, link-local, unspecified, not
+  ``http://``; at most a few per camera) and at most ``MAX_CAMERAS`` cameras are tracked, so one
+  datagram, or a flood of them, causes a bounded amount of work.
+* Describing a camera URL: ``GetSystemDateAndTime`` without a credential. A valid answer gives
+  the camera's clock (its offset stamps later UsernameTokens). A 401 with a Digest challenge, or
+  a SOAP ``NotAuthorized`` fault, says the camera wants a credential on every call: the call is
+  made again with it (UsernameToken, and Digest when challenged); credentials are sent to no
+  other kind of answer. Then ``GetNetworkInterfaces`` (with the credential when one exists) when
+  the IP and MAC are not known yet: a camera without that call is listed with the XAddr host as
+  its IP and no MAC; a refused credential leaves them unknown, as upstream does. With
+  ``describeMedia`` the media profiles follow (``media``).
+* Every failure is caught here, logged once per URL and kind, and retried at the next round; a
+  camera that answered but is not listed gets one ``onvif_camera_not_listed`` line (``reasons``).
 
 ``lists()`` yields the filtered device list after the first round, then after every change.
 """
@@ -16,17 +27,33 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from typing import Self
 
 import structlog
 
 from akri_common.devices import Device
-from akri_onvif.credentials import CredentialStore
+from akri_onvif.credentials import Credential, CredentialStore
 from akri_onvif.details import OnvifDetails
-from akri_onvif.device_service import DescriptionError, DeviceService, NetworkFacts
-from akri_onvif.inventory import UNKNOWN, Camera, device_list, needs_network_facts, wanted
+from akri_onvif.device_service import (
+    Auth,
+    DescriptionError,
+    DeviceService,
+    NetworkFacts,
+    new_auth,
+)
+from akri_onvif.inventory import (
+    UNKNOWN,
+    Camera,
+    device_list,
+    filtered_by,
+    needs_network_facts,
+    wanted,
+)
 from akri_onvif.inventory import silent_after_round as silent
+from akri_onvif.media import NO_MEDIA, MediaReader
 from akri_onvif.messages import (
     Bye,
     Endpoint,
@@ -37,9 +64,35 @@ from akri_onvif.messages import (
     is_video_transmitter,
 )
 from akri_onvif.multicast import WsDiscoveryNetwork
+from akri_onvif.reasons import NotListed, Reason, ReasonLog, from_error
 from akri_onvif.settings import OnvifSettings
+from akri_onvif.soap_http import SoapHttp
+from akri_onvif.xaddrs import ipv4_host, usable_xaddrs
 
 log = structlog.get_logger(__name__)
+
+#: Cameras tracked at once by one ``Discover`` (answers from more are ignored until some leave).
+MAX_CAMERAS = 512
+#: Hello-triggered descriptions in flight at once; more Hellos wait for the next probe round.
+MAX_HELLO_DESCRIPTIONS = 16
+
+
+@dataclass
+class UrlState:
+    """What one service URL taught: whether it wants a credential on every call, its clock
+    offset (camera - local), and its ``Auth`` (one Digest middleware per URL, reused so that
+    later calls authenticate at once)."""
+
+    needs_auth: bool = False
+    clock_offset: timedelta = timedelta(0)
+    auth: Auth | None = None
+
+    def auth_for(self, credential: Credential) -> Auth:
+        if self.auth is None or self.auth.credential != credential:
+            self.auth = new_auth(credential, self.clock_offset)
+        elif self.auth.clock_offset != self.clock_offset:
+            self.auth = replace(self.auth, clock_offset=self.clock_offset)
+        return self.auth
 
 
 class CameraTracker:
@@ -56,20 +109,34 @@ class CameraTracker:
         self.credentials = credentials
         self.settings = settings
         self.cameras: dict[str, Camera] = {}
+        self.reasons = ReasonLog()
         self._answered: set[str] = set()
         self._endpoints: dict[str, Endpoint] = {}
+        self._round_endpoints: dict[str, Endpoint] = {}
         self._describing: dict[str, asyncio.Task[None]] = {}
+        self._hello_tasks = 0
+        self._urls: dict[str, UrlState] = {}
         self._warned: set[tuple[str, str]] = set()
         self._changed = asyncio.Event()
         self._ready = False
         self._calls = asyncio.Semaphore(settings.max_concurrent_calls)
+        self._http = SoapHttp(
+            allow_local=settings.allow_local_xaddrs, max_connections=settings.max_concurrent_calls
+        )
         self._service: DeviceService | None = None
         self._network = WsDiscoveryNetwork(self._on_message)
         self._rounds: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> Self:
-        self._service = DeviceService(call_timeout=self.settings.call_timeout_seconds)
-        await self._network.__aenter__()
+        await self._http.__aenter__()
+        try:
+            self._service = DeviceService(
+                self._http, call_timeout=self.settings.call_timeout_seconds
+            )
+            await self._network.__aenter__()
+        except BaseException:
+            await self._http.__aexit__(None, None, None)
+            raise
         self._rounds = asyncio.create_task(self._probe_rounds(), name="onvif-probe-rounds")
         # Wakes ``lists()`` should the probe loop fail, so that the error ends the stream.
         self._rounds.add_done_callback(lambda _: self._changed.set())
@@ -82,9 +149,21 @@ class CameraTracker:
         if tasks:
             await asyncio.wait(tasks)
         self._describing.clear()
-        await self._network.__aexit__(*exc)
+        try:
+            await self._network.__aexit__(*exc)
+        finally:
+            await self._http.__aexit__(*exc)
 
     def devices(self) -> tuple[Device, ...]:
+        for camera in self.cameras.values():
+            for url, facts in camera.services.items():
+                name = filtered_by(self.details, camera.endpoint, facts)
+                if name is None:
+                    self.reasons.clear(camera.endpoint.uuid, url)
+                else:
+                    self.reasons.set(
+                        camera.endpoint.uuid, url, NotListed(Reason.FILTERED, {"filter": name})
+                    )
         return device_list(self.details, self.cameras.values())
 
     async def lists(self) -> AsyncIterator[tuple[Device, ...]]:
@@ -102,31 +181,68 @@ class CameraTracker:
     def _on_message(self, message: Message, source: str) -> None:
         if isinstance(message, ProbeMatches):
             for endpoint in message.endpoints:
-                self._answered.add(endpoint.uuid)
-                self._seen(endpoint, source=source)
+                if self._admit(endpoint, source=source) is not None:
+                    self._answered.add(endpoint.uuid)
         elif isinstance(message, Hello):
             if not is_video_transmitter(message.endpoint):
                 return
-            log.info("onvif_hello", uuid=message.endpoint.uuid, source=source)
-            self._answered.add(message.endpoint.uuid)
-            self._seen(message.endpoint, source=source)
-            if self._ready:
-                self._describe(message.endpoint, force=True)
+            log.info("onvif_hello", uuid=message.endpoint.uuid[:100], source=source)
+            admitted = self._admit(message.endpoint, source=source)
+            if admitted is None:
+                return
+            self._answered.add(admitted.uuid)
+            running = self._describing.get(admitted.uuid)
+            if self._ready and self._hello_tasks < MAX_HELLO_DESCRIPTIONS and running is None:
+                self._hello_tasks += 1
+                task = self._describe(admitted)
+                task.add_done_callback(self._hello_done)
         else:
             self._bye(message, source=source)
 
-    def _seen(self, endpoint: Endpoint, *, source: str) -> None:
+    def _hello_done(self, _: asyncio.Task[None]) -> None:
+        self._hello_tasks -= 1
+
+    def _admit(self, endpoint: Endpoint, *, source: str) -> Endpoint | None:
+        """The endpoint as the handler will use it (usable XAddrs merged with the ones it gave
+        before in this round), or None when it is not tracked."""
+        if endpoint.uuid not in self._endpoints and len(self._endpoints) >= MAX_CAMERAS:
+            log.debug("onvif_camera_limit", uuid=endpoint.uuid[:100], source=source)
+            return None
+        usable, refused = usable_xaddrs(
+            endpoint.xaddrs, allow_local=self.settings.allow_local_xaddrs
+        )
+        for refusal in refused:
+            self.reasons.set(
+                endpoint.uuid,
+                refusal.url,
+                NotListed(Reason.REFUSED_ADDRESS, {"detail": refusal.reason}),
+            )
+        earlier = self._round_endpoints.get(endpoint.uuid)
+        if earlier is not None:  # the same camera again, or on another interface: one camera
+            merged = tuple(dict.fromkeys((*earlier.xaddrs, *usable)))
+            usable, _ = usable_xaddrs(merged, allow_local=self.settings.allow_local_xaddrs)
+        if not usable:
+            return None
+        admitted = replace(endpoint, xaddrs=usable)
+        self._round_endpoints[endpoint.uuid] = admitted
+        self._seen(admitted)
+        return admitted
+
+    def _seen(self, endpoint: Endpoint) -> None:
         known = self.cameras.get(endpoint.uuid)
         if known is not None and known.endpoint != endpoint:
             # New addresses or scopes: keep the facts of URLs that stay, describe again.
-            self.cameras[endpoint.uuid] = Camera(endpoint=endpoint, services=known.services)
+            services = {u: f for u, f in known.services.items() if u in endpoint.xaddrs}
+            self.cameras[endpoint.uuid] = Camera(endpoint=endpoint, services=services)
             self._changed.set()
         self._endpoints[endpoint.uuid] = endpoint
 
     def _bye(self, bye: Bye, *, source: str) -> None:
-        log.info("onvif_bye", uuid=bye.uuid, source=source)
+        log.info("onvif_bye", uuid=bye.uuid[:100], source=source)
         self._answered.discard(bye.uuid)
         self._endpoints.pop(bye.uuid, None)
+        self._round_endpoints.pop(bye.uuid, None)
+        self.reasons.clear(bye.uuid)
         task = self._describing.pop(bye.uuid, None)
         if task is not None:
             task.cancel()
@@ -140,6 +256,7 @@ class CameraTracker:
             started = time.monotonic()
             await self._network.refresh()
             self._answered = set()
+            self._round_endpoints = {}
             message_id, probe = build_probe()
             sent = self._network.send(probe)
             log.debug("onvif_probe_sent", message_id=message_id, interfaces=sent)
@@ -155,8 +272,10 @@ class CameraTracker:
                 for uuid, endpoint in self._endpoints.items()
                 if uuid in answered or uuid in self.cameras or uuid in self._answered
             }
+            live_urls = {url for e in self._endpoints.values() for url in e.xaddrs}
+            self._urls = {url: state for url, state in self._urls.items() if url in live_urls}
             endpoints = [self._endpoints[u] for u in answered if u in self._endpoints]
-            round_tasks = [self._describe(endpoint, force=False) for endpoint in endpoints]
+            round_tasks = [self._describe(endpoint) for endpoint in endpoints]
             if round_tasks:
                 await asyncio.wait(round_tasks)
             if not self._ready:
@@ -165,15 +284,13 @@ class CameraTracker:
             elapsed = time.monotonic() - started
             await asyncio.sleep(max(0.0, self.settings.probe_interval_seconds - elapsed))
 
-    def _describe(self, endpoint: Endpoint, *, force: bool) -> asyncio.Task[None]:
-        """Starts (or, when ``force``, restarts) describing a camera; returns its task."""
+    def _describe(self, endpoint: Endpoint) -> asyncio.Task[None]:
+        """Starts describing a camera unless that is under way; returns its task."""
         running = self._describing.get(endpoint.uuid)
-        if running is not None and not force:
-            return running
         if running is not None:
-            running.cancel()
+            return running
         task = asyncio.create_task(
-            self._describe_now(endpoint), name=f"onvif-describe-{endpoint.uuid}"
+            self._describe_now(endpoint), name=f"onvif-describe-{endpoint.uuid[:64]}"
         )
         self._describing[endpoint.uuid] = task
         task.add_done_callback(lambda done: self._forget(endpoint.uuid, done))
@@ -185,18 +302,19 @@ class CameraTracker:
 
     async def _describe_now(self, endpoint: Endpoint) -> None:
         if not wanted(self.details, endpoint):
+            name = filtered_by(self.details, endpoint, UNKNOWN) or "scopes"
+            for url in endpoint.xaddrs:
+                self.reasons.set(endpoint.uuid, url, NotListed(Reason.FILTERED, {"filter": name}))
             return
+        endpoint = self._endpoints.get(endpoint.uuid, endpoint)
         previous = self.cameras.get(endpoint.uuid)
-        services = dict(
-            zip(
-                endpoint.xaddrs,
-                await asyncio.gather(
-                    *(self._describe_url(endpoint, url, previous) for url in endpoint.xaddrs)
-                ),
-                strict=True,
-            )
+        results = await asyncio.gather(
+            *(self._describe_url_safely(endpoint, url, previous) for url in endpoint.xaddrs)
         )
+        services = dict(zip(endpoint.xaddrs, results, strict=True))
         alive = {url: facts for url, facts in services.items() if facts is not None}
+        if endpoint.uuid not in self._endpoints:
+            return  # it said Bye meanwhile
         if alive:
             camera = Camera(endpoint=endpoint, services=alive)
             if previous != camera:
@@ -205,62 +323,142 @@ class CameraTracker:
         elif self.cameras.pop(endpoint.uuid, None) is not None:
             self._changed.set()
 
+    async def _describe_url_safely(
+        self, endpoint: Endpoint, url: str, previous: Camera | None
+    ) -> NetworkFacts | None:
+        """``_describe_url``, with any unexpected failure logged once and retried next round."""
+        try:
+            return await self._describe_url(endpoint, url, previous)
+        except asyncio.CancelledError:
+            raise
+        except Exception as err:  # noqa: BLE001 - a camera's reply must never end the stream
+            self._warn_once(
+                url,
+                DescriptionError("malformed", f"{type(err).__name__}: {str(err)[:120]}"),
+                uuid=endpoint.uuid,
+                call="describe",
+            )
+            self.reasons.set(
+                endpoint.uuid, url, NotListed(Reason.NOT_ONVIF, {"detail": type(err).__name__})
+            )
+            return None
+
     async def _describe_url(
         self, endpoint: Endpoint, url: str, previous: Camera | None
     ) -> NetworkFacts | None:
         """The URL's facts when it is alive (IP and MAC possibly unknown), else None."""
         assert self._service is not None
+        state = self._urls.setdefault(url, UrlState())
+        credential = self.credentials.for_uuid(endpoint.uuid)
+        credential_name = self.credentials.name_for(endpoint.uuid)
         try:
-            async with self._calls:
-                await self._service.check_alive(url)
+            await self._check_alive(url, state, credential)
         except DescriptionError as err:
             self._warn_once(url, err, uuid=endpoint.uuid, call="GetSystemDateAndTime")
+            self.reasons.set(endpoint.uuid, url, from_error(err, credential=credential_name))
             return None
         self._recovered(url, "GetSystemDateAndTime")
+        self.reasons.clear(endpoint.uuid, url)
         if not needs_network_facts(previous, url):
             assert previous is not None
             return previous.services[url]
-        credential = self.credentials.for_uuid(endpoint.uuid)
+        auth = None if credential is None else state.auth_for(credential)
         try:
             async with self._calls:
-                facts = await self._service.network_facts(url, credential)
+                facts = await self._service.network_facts(url, auth)
         except DescriptionError as err:
             self._warn_once(
                 url,
                 err,
                 uuid=endpoint.uuid,
                 call="GetNetworkInterfaces",
-                credential=credential is not None,
+                credential=credential_name,
             )
-            return UNKNOWN
-        self._recovered(url, "GetNetworkInterfaces")
+            if err.kind in ("not_supported", "fault", "malformed"):
+                # No GetNetworkInterfaces: the XAddr's host is the camera's IP; no MAC.
+                facts = NetworkFacts(ip=ipv4_host(url), mac=None)
+            else:
+                return UNKNOWN
+        else:
+            self._recovered(url, "GetNetworkInterfaces")
+        if self.details.describe_media:
+            facts = replace(facts, media=await self._media(endpoint, url, auth))
         log.info(
             "onvif_camera_described",
             uuid=endpoint.uuid,
             url=url,
             ip=facts.ip,
             mac=facts.mac,
-            credential=credential is not None,
+            credential=credential_name,
+            media=len(facts.media),
         )
         return facts
 
+    async def _check_alive(self, url: str, state: UrlState, credential: Credential | None) -> None:
+        """``GetSystemDateAndTime``: without a credential first; with it when the camera asked
+        for one (a Digest challenge or a SOAP ``NotAuthorized``) and one exists."""
+        assert self._service is not None
+        if not state.needs_auth:
+            try:
+                async with self._calls:
+                    camera_time = await self._service.system_time(url, None)
+            except DescriptionError as err:
+                if err.kind != "not_authorized" or err.challenge is None:
+                    raise
+                state.needs_auth = True
+                if err.camera_time is not None:
+                    state.clock_offset = _offset(err.camera_time)
+            else:
+                if camera_time is not None:
+                    state.clock_offset = _offset(camera_time)
+                return
+        if credential is None:
+            raise DescriptionError("not_authorized", "the camera wants a credential; none is given")
+        async with self._calls:
+            try:
+                camera_time = await self._service.system_time(url, state.auth_for(credential))
+            except DescriptionError as err:
+                if err.kind == "not_authorized" and err.camera_time is not None:
+                    state.clock_offset = _offset(err.camera_time)
+                raise
+        if camera_time is not None:
+            state.clock_offset = _offset(camera_time)
+
+    async def _media(self, endpoint: Endpoint, url: str, auth: Auth | None) -> Mapping[str, str]:
+        assert self._service is not None
+        reader = MediaReader(self._service, allow_local=self.settings.allow_local_xaddrs)
+        try:
+            async with self._calls:
+                media = await reader.describe(url, auth)
+        except DescriptionError as err:
+            self._warn_once(url, err, uuid=endpoint.uuid, call="describeMedia")
+            return NO_MEDIA
+        self._recovered(url, "describeMedia")
+        return media
+
     def _warn_once(
-        self, url: str, err: DescriptionError, *, uuid: str, call: str, credential: bool = False
+        self,
+        url: str,
+        err: DescriptionError,
+        *,
+        uuid: str,
+        call: str,
+        credential: str | None = None,
     ) -> None:
         key = (url, f"{call}:{err.kind}")
         if err.kind == "unreachable" and call == "GetSystemDateAndTime":
-            log.debug("onvif_camera_unreachable", uuid=uuid, url=url, detail=err.detail)
+            log.debug("onvif_camera_unreachable", uuid=uuid, url=url[:200], detail=err.detail)
             return
         if key in self._warned:
             return
         self._warned.add(key)
         log.warning(
             "onvif_call_failed",
-            uuid=uuid,
-            url=url,
+            uuid=uuid[:100],
+            url=url[:200],
             call=call,
             kind=err.kind,
-            detail=err.detail,
+            detail=err.detail[:200],
             credential=credential,
         )
 
@@ -268,3 +466,9 @@ class CameraTracker:
         self._warned = {
             key for key in self._warned if not (key[0] == url and key[1].startswith(call))
         }
+
+
+def _offset(camera_time: datetime) -> timedelta:
+    """The camera's clock minus ours; under two seconds counts as none."""
+    offset = camera_time - datetime.now(UTC)
+    return offset if abs(offset) >= timedelta(seconds=2) else timedelta(0)
