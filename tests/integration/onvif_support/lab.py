@@ -189,6 +189,9 @@ class OnvifLab:
         mode: str = "ok",
         hello: bool = True,
         discovery: bool = True,
+        quirks: tuple[str, ...] = (),
+        clock_skew: float = 0.0,
+        digest_algorithm: str = "MD5",
     ) -> SimulatedCamera:
         """Adds an address for the camera in the camera namespace and starts it there.
 
@@ -205,6 +208,9 @@ class OnvifLab:
             args.append("--no-hello")
         if not discovery:
             args.append("--no-discovery")
+        for quirk in quirks:
+            args += ["--quirk", quirk]
+        args += ["--clock-skew", str(clock_skew), "--digest-algorithm", digest_algorithm]
         process = await self.start(
             self.camera_ns, "tests.integration.onvif_support.camera", *args, name=f"camera-{ip}"
         )
