@@ -224,6 +224,32 @@ class OnvifLab:
         ready = json.loads(line)
         return SimulatedCamera(process=process, ip=ip, uuid=uuid, mac=mac, url=ready["urls"][0])
 
+    def new_camera_address(self) -> str:
+        """Adds the next free address of the lab's subnet in the camera namespace."""
+        ip = f"{self.subnet}.{next(self._next_host)}"
+        _ip("-n", self.camera_ns, "addr", "add", f"{ip}/24", "dev", "vc")
+        return ip
+
+    def add_address(self, ns: str, cidr: str, device: str = "lo") -> None:
+        """Adds an address to a device of one of the lab's namespaces (gone with it)."""
+        if ns not in self.namespaces:
+            raise ValueError(f"{ns} is not a namespace of this lab")
+        _ip("-n", ns, "addr", "add", cidr, "dev", device)
+
+    async def start_ready(
+        self, ns: str, module: str, *args: str, name: str, within: float = 15.0
+    ) -> tuple[LabProcess, dict[str, object]]:
+        """Starts a test peer that prints one JSON line when ready; returns it and that line."""
+        process = await self.start(ns, module, *args, name=name)
+        assert process.proc.stdout is not None
+        try:
+            line = await asyncio.wait_for(process.proc.stdout.readline(), within)
+        except TimeoutError:
+            line = b""
+        if not line:
+            raise AssertionError(f"{name} did not start; its log:\n{process.log()}")
+        return process, json.loads(line)
+
     async def start_wsd_publisher(
         self, *, uuid: str, xaddr: str, scopes: tuple[str, ...] = ()
     ) -> LabProcess:

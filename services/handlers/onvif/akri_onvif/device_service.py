@@ -23,6 +23,7 @@ from xml.etree import ElementTree as ET
 
 from akri_onvif.credentials import Credential
 from akri_onvif.soap_http import (
+    BadReplyError,
     HttpError,
     HttpReply,
     RefusedAddressError,
@@ -146,6 +147,8 @@ class DeviceService:
             raise DescriptionError("unsupported", str(err)) from None
         except RefusedAddressError as err:
             raise DescriptionError("refused", str(err)) from None
+        except BadReplyError as err:
+            raise DescriptionError("malformed", str(err)) from None
         except HttpError as err:
             raise DescriptionError("unreachable", str(err)) from None
         return self._zeep.reply(operation, reply)
@@ -210,16 +213,9 @@ class _ZeepDevice:
             raise DescriptionError(
                 kind, f"HTTP {reply.status_code}, invalid or empty XML"
             ) from None
-        except (
-            Error,
-            LxmlError,
-            ValueError,
-            AttributeError,
-            IndexError,
-            KeyError,
-            TypeError,
-            LookupError,
-        ) as err:
+        except IndexError:
+            raise DescriptionError("malformed", "an empty or incomplete SOAP Body") from None
+        except (Error, LxmlError, ValueError, AttributeError, TypeError, LookupError) as err:
             raise DescriptionError("malformed", f"{type(err).__name__}") from None
 
 

@@ -38,7 +38,7 @@ from akri_onvif.device_service import (
     signed,
     soap_headers,
 )
-from akri_onvif.soap_http import HttpError
+from akri_onvif.soap_http import BadReplyError, HttpError
 from akri_onvif.xaddrs import xaddr_refusal
 
 log = structlog.get_logger(__name__)
@@ -259,6 +259,8 @@ class MediaReader:
                 timeout=self.device.call_timeout,
                 digest=None if auth is None else auth.digest,
             )
+        except BadReplyError as err:
+            raise DescriptionError("malformed", str(err)) from None
         except HttpError as err:
             raise DescriptionError("unreachable", str(err)) from None
         if reply.digest_challenge:

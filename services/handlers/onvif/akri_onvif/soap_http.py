@@ -40,6 +40,10 @@ class UnsupportedUrlError(HttpError):
     """The URL is not ``http://host[:port]/path``; retrying cannot help."""
 
 
+class BadReplyError(HttpError):
+    """The peer answered, but not with an acceptable HTTP reply (a parse error, too large)."""
+
+
 class RefusedAddressError(HttpError):
     """The host name resolved only to refused addresses (loopback, link-local, ...)."""
 
@@ -158,6 +162,8 @@ class SoapHttp:
             if isinstance(cause, RefusedAddressError):
                 raise RefusedAddressError(str(cause)) from None
             raise HttpError(f"cannot connect: {_bounded(cause)}") from None
+        except (aiohttp.ClientResponseError, aiohttp.ClientPayloadError) as err:
+            raise BadReplyError(f"{type(err).__name__}: {_bounded(err)}") from None
         except (aiohttp.ClientError, OSError, ValueError, UnicodeError, LookupError) as err:
             raise HttpError(f"{type(err).__name__}: {_bounded(err)}") from None
 
@@ -165,13 +171,13 @@ class SoapHttp:
 async def _bounded_body(response: aiohttp.ClientResponse) -> bytes:
     length = response.content_length
     if length is not None and length > MAX_REPLY_BYTES:
-        raise HttpError(f"reply of {length} bytes (more than {MAX_REPLY_BYTES})")
+        raise BadReplyError(f"reply of {length} bytes (more than {MAX_REPLY_BYTES})")
     chunks: list[bytes] = []
     total = 0
     async for chunk in response.content.iter_chunked(_READ_CHUNK):
         total += len(chunk)
         if total > MAX_REPLY_BYTES:
-            raise HttpError(f"reply of more than {MAX_REPLY_BYTES} bytes")
+            raise BadReplyError(f"reply of more than {MAX_REPLY_BYTES} bytes")
         chunks.append(chunk)
     return b"".join(chunks)
 

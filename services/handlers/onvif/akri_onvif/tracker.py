@@ -3,12 +3,15 @@
 * A probe round sends a Probe through every interface, collects answers for
   ``discoveryTimeoutSeconds``, drops cameras that neither answered nor said Hello meanwhile, and
   (re)describes the ones that did; rounds repeat every ``probe_interval_seconds``.
-* A Hello is described at once (unless that camera is being described already); a Bye removes
-  the camera at once. The same camera answering twice, or on two interfaces, is one camera whose
+* A Hello is described at once (unless that camera is being described already, or too many
+  Hellos are); a Bye removes the camera at once, when it comes from the camera's own address
+  (one of its XAddr hosts, or where its answers came from). The same camera answering twice, or on two interfaces, is one camera whose
   XAddrs are the union of its answers.
 * XAddrs go through the ``xaddrs`` policy first (refused: loopback, link-local, unspecified, not
-  ``http://``; at most a few per camera) and at most ``MAX_CAMERAS`` cameras are tracked, so one
-  datagram, or a flood of them, causes a bounded amount of work.
+  ``http://``; at most a few per camera) and at most ``MAX_CAMERAS`` cameras are tracked (at most
+  ``MAX_CAMERAS_PER_SOURCE`` from one address), so one datagram, or a flood of them, causes a
+  bounded amount of work; known cameras are described first, and the first list waits for the
+  descriptions at most ``FIRST_LIST_CALLS`` call timeouts (later ones come in the next list).
 * Describing a camera URL: ``GetSystemDateAndTime`` without a credential. A valid answer gives
   the camera's clock (its offset stamps later UsernameTokens). A 401 with a Digest challenge, or
   a SOAP ``NotAuthorized`` fault, says the camera wants a credential on every call: the call is
@@ -67,12 +70,17 @@ from akri_onvif.multicast import WsDiscoveryNetwork
 from akri_onvif.reasons import NotListed, Reason, ReasonLog, from_error
 from akri_onvif.settings import OnvifSettings
 from akri_onvif.soap_http import SoapHttp
-from akri_onvif.xaddrs import ipv4_host, usable_xaddrs
+from akri_onvif.xaddrs import MAX_USABLE_XADDRS, ipv4_host, usable_xaddrs, xaddr_host
 
 log = structlog.get_logger(__name__)
 
-#: Cameras tracked at once by one ``Discover`` (answers from more are ignored until some leave).
+#: Cameras tracked at once by one ``Discover`` (answers from more are ignored until some leave),
+#: and of those, how many one source address may announce (a host is one camera, an encoder a few).
 MAX_CAMERAS = 512
+MAX_CAMERAS_PER_SOURCE = 16
+#: The first list waits for descriptions at most this many call timeouts after the probe window;
+#: cameras described later are added by the next list.
+FIRST_LIST_CALLS = 4
 #: Hello-triggered descriptions in flight at once; more Hellos wait for the next probe round.
 MAX_HELLO_DESCRIPTIONS = 16
 
@@ -113,6 +121,8 @@ class CameraTracker:
         self._answered: set[str] = set()
         self._endpoints: dict[str, Endpoint] = {}
         self._round_endpoints: dict[str, Endpoint] = {}
+        self._sources: dict[str, set[str]] = {}
+        self._per_source: dict[str, int] = {}
         self._describing: dict[str, asyncio.Task[None]] = {}
         self._hello_tasks = 0
         self._urls: dict[str, UrlState] = {}
@@ -186,10 +196,12 @@ class CameraTracker:
         elif isinstance(message, Hello):
             if not is_video_transmitter(message.endpoint):
                 return
-            log.info("onvif_hello", uuid=message.endpoint.uuid[:100], source=source)
+            new = message.endpoint.uuid not in self._endpoints
             admitted = self._admit(message.endpoint, source=source)
             if admitted is None:
                 return
+            if new:
+                log.info("onvif_hello", uuid=admitted.uuid[:100], source=source)
             self._answered.add(admitted.uuid)
             running = self._describing.get(admitted.uuid)
             if self._ready and self._hello_tasks < MAX_HELLO_DESCRIPTIONS and running is None:
@@ -205,9 +217,18 @@ class CameraTracker:
     def _admit(self, endpoint: Endpoint, *, source: str) -> Endpoint | None:
         """The endpoint as the handler will use it (usable XAddrs merged with the ones it gave
         before in this round), or None when it is not tracked."""
-        if endpoint.uuid not in self._endpoints and len(self._endpoints) >= MAX_CAMERAS:
-            log.debug("onvif_camera_limit", uuid=endpoint.uuid[:100], source=source)
-            return None
+        sources = self._sources.get(endpoint.uuid)
+        if sources is None:
+            if (
+                len(self._endpoints) >= MAX_CAMERAS
+                or self._per_source.get(source, 0) >= MAX_CAMERAS_PER_SOURCE
+            ):
+                log.debug("onvif_camera_limit", uuid=endpoint.uuid[:100], source=source)
+                return None
+            sources = self._sources[endpoint.uuid] = set()
+        if source not in sources and len(sources) < MAX_USABLE_XADDRS:
+            sources.add(source)
+            self._per_source[source] = self._per_source.get(source, 0) + 1
         usable, refused = usable_xaddrs(
             endpoint.xaddrs, allow_local=self.settings.allow_local_xaddrs
         )
@@ -238,16 +259,17 @@ class CameraTracker:
         self._endpoints[endpoint.uuid] = endpoint
 
     def _bye(self, bye: Bye, *, source: str) -> None:
+        endpoint = self._endpoints.get(bye.uuid)
+        if endpoint is None:
+            return
+        hosts = {xaddr_host(url) for url in endpoint.xaddrs} | self._sources.get(bye.uuid, set())
+        if source not in hosts:
+            # Anyone can send a Bye; one from elsewhere than the camera is not believed.
+            log.debug("onvif_bye_ignored", uuid=bye.uuid[:100], source=source)
+            return
         log.info("onvif_bye", uuid=bye.uuid[:100], source=source)
         self._answered.discard(bye.uuid)
-        self._endpoints.pop(bye.uuid, None)
-        self._round_endpoints.pop(bye.uuid, None)
-        self.reasons.clear(bye.uuid)
-        task = self._describing.pop(bye.uuid, None)
-        if task is not None:
-            task.cancel()
-        if self.cameras.pop(bye.uuid, None) is not None:
-            self._changed.set()
+        self._forget_camera(bye.uuid)
 
     # -- probe rounds ----------------------------------------------------------------------
 
@@ -267,22 +289,45 @@ class CameraTracker:
                     log.info("onvif_camera_silent", uuid=uuid)
                     del self.cameras[uuid]
                     self._changed.set()
-            self._endpoints = {
-                uuid: endpoint
-                for uuid, endpoint in self._endpoints.items()
-                if uuid in answered or uuid in self.cameras or uuid in self._answered
-            }
+            for uuid in list(self._endpoints):
+                if uuid not in answered and uuid not in self.cameras and uuid not in self._answered:
+                    self._forget_camera(uuid)
             live_urls = {url for e in self._endpoints.values() for url in e.xaddrs}
             self._urls = {url: state for url, state in self._urls.items() if url in live_urls}
-            endpoints = [self._endpoints[u] for u in answered if u in self._endpoints]
+            # Cameras already known first: a flood of new answers cannot delay them.
+            endpoints = sorted(
+                (self._endpoints[u] for u in answered if u in self._endpoints),
+                key=lambda e: (e.uuid not in self.cameras, e.uuid),
+            )
             round_tasks = [self._describe(endpoint) for endpoint in endpoints]
             if round_tasks:
-                await asyncio.wait(round_tasks)
+                deadline = None if self._ready else self._first_list_deadline()
+                await asyncio.wait(round_tasks, timeout=deadline)
             if not self._ready:
                 self._ready = True
                 self._changed.set()
             elapsed = time.monotonic() - started
             await asyncio.sleep(max(0.0, self.settings.probe_interval_seconds - elapsed))
+
+    def _first_list_deadline(self) -> float:
+        return FIRST_LIST_CALLS * self.settings.call_timeout_seconds
+
+    def _forget_camera(self, uuid: str) -> None:
+        """Drops everything known about a camera that left (its Bye, or silence)."""
+        self._endpoints.pop(uuid, None)
+        self._round_endpoints.pop(uuid, None)
+        self.reasons.clear(uuid)
+        for source in self._sources.pop(uuid, set()):
+            left = self._per_source.get(source, 0) - 1
+            if left > 0:
+                self._per_source[source] = left
+            else:
+                self._per_source.pop(source, None)
+        task = self._describing.pop(uuid, None)
+        if task is not None:
+            task.cancel()
+        if self.cameras.pop(uuid, None) is not None:
+            self._changed.set()
 
     def _describe(self, endpoint: Endpoint) -> asyncio.Task[None]:
         """Starts describing a camera unless that is under way; returns its task."""
