@@ -27,6 +27,7 @@ pytestmark = pytest.mark.netns
 USERNAME = "viewer"
 PASSWORD = "field-Secret-42"
 WRONG = "not-the-field-secret"
+METRICS_PORT = 9464
 
 
 @dataclass(frozen=True)
@@ -133,7 +134,7 @@ async def test_each_quirk_and_combination_is_listed_or_refused_with_one_line(
     lab: OnvifLab, handler_dir: Path
 ) -> None:
     cameras = await start_cameras(lab)
-    handler = await lab.start_handler(handler_dir, LOG_LEVEL="info")
+    handler = await lab.start_handler(handler_dir, LOG_LEVEL="info", METRICS_PORT=str(METRICS_PORT))
     await wait_until((handler_dir / "onvif.sock").exists, within=20.0, what="the handler serving")
     listed = [(case, camera) for case, camera in cameras if case.expect in ("full", "xaddr-ip")]
     wanted_uuids = {camera.uuid for _, camera in listed}
@@ -170,6 +171,23 @@ async def test_each_quirk_and_combination_is_listed_or_refused_with_one_line(
         assert line["reason"] == case.expect, (case.name, line)
         credential = case.context["credential"]
         assert line["credential"] == (camera.uuid if credential == "uuid" else credential)
+
+    # The reasons are counted on /metrics.
+    fetch = await lab.start(
+        lab.handler_ns,
+        "tests.integration.onvif_support.fetch",
+        f"http://127.0.0.1:{METRICS_PORT}/metrics",
+        name="metrics",
+    )
+    assert fetch.proc.stdout is not None
+    metrics = (await fetch.proc.stdout.read()).decode()
+    counted = {
+        line.split('"')[1]: float(line.rsplit(" ", 1)[1])
+        for line in metrics.splitlines()
+        if line.startswith("akri_onvif_cameras_not_listed_total{")
+    }
+    assert counted["not_authorized"] == 2, metrics
+    assert counted["unreachable"] == 2, metrics
 
     # The multi-URL camera: its other XAddrs were tried and each said why it is not listed.
     multi = next(camera for case, camera in cameras if "multi-xaddrs" in case.quirks)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import structlog
 
+from akri_common.metrics import MetricsServer
 from akri_handler_sdk import Device
 from akri_onvif.credentials import CredentialStore, parse_credentials
 from akri_onvif.details import OnvifDetails, parse_details
@@ -34,6 +35,18 @@ class OnvifHandler:
 
     def __init__(self, *, settings: OnvifSettings | None = None) -> None:
         self.settings = settings if settings is not None else OnvifSettings()
+        self._metrics: MetricsServer | None = None
+
+    async def _serve_metrics(self) -> None:
+        """Starts ``/metrics`` on ``METRICS_PORT`` at the first ``Discover`` (for the life of the
+        process; no port, no server)."""
+        if self._metrics is not None or not self.settings.metrics_port:
+            return
+        self._metrics = MetricsServer(port=self.settings.metrics_port)
+        try:
+            await self._metrics.start()
+        except OSError as err:
+            log.warning("metrics_not_served", port=self.settings.metrics_port, error=str(err))
 
     def parse_details(self, details: str, properties: Mapping[str, bytes | None]) -> OnvifRequest:
         return OnvifRequest(
@@ -42,6 +55,7 @@ class OnvifHandler:
 
     async def discover(self, details: OnvifRequest) -> AsyncGenerator[tuple[Device, ...], None]:
         """The cameras after the first probe round, then again whenever they change."""
+        await self._serve_metrics()
         log.info(
             "onvif_discovery_started",
             timeout=details.details.discovery_timeout_seconds,

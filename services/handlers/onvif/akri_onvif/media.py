@@ -157,12 +157,16 @@ def parse_profiles(response: ET.Element) -> list[Profile]:
         if encoder is not None:
             width = _text(_find(encoder, "Resolution", "Width"))
             height = _text(_find(encoder, "Resolution", "Height"))
-            if width and height and width.isascii() and width.isdigit() and height.isdigit():
+            if width and height and _number(width) and _number(height):
                 resolution = f"{int(width)}x{int(height)}"
         profiles.append(
             Profile(token=token, name=_text(_find(element, "Name")), resolution=resolution)
         )
     return profiles
+
+
+def _number(text: str) -> bool:
+    return text.isascii() and text.isdigit() and len(text) <= 6
 
 
 def parse_uri(response: ET.Element) -> str | None:
