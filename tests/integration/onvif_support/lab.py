@@ -272,14 +272,24 @@ class OnvifLab:
             )
         return process
 
-    async def start_fleet(self, count: int, *, uuid_prefix: str, mac_prefix: str) -> LabProcess:
-        """``count`` cameras served by one process (uuids and MACs end in their index)."""
+    async def start_fleet(
+        self, count: int, *, uuid_prefix: str, mac_prefix: str, extra: tuple[str, ...] = ()
+    ) -> LabProcess:
+        """``count`` cameras served by one process (uuids and MACs end in their index); ``extra``
+        are more camera arguments (``--username``, ``--quirk``, ...)."""
         ips = [f"{self.subnet}.{next(self._next_host)}" for _ in range(count)]
         args: list[str] = []
         for ip in ips:
             _ip("-n", self.camera_ns, "addr", "add", f"{ip}/24", "dev", "vc")
             args += ["--ip", ip]
-        args += ["--uuid", f"{uuid_prefix}0000", "--mac", f"{mac_prefix}00:00", "--no-hello"]
+        args += [
+            "--uuid",
+            f"{uuid_prefix}0000",
+            "--mac",
+            f"{mac_prefix}00:00",
+            "--no-hello",
+            *extra,
+        ]
         process = await self.start(
             self.camera_ns, "tests.integration.onvif_support.camera", *args, name="fleet"
         )

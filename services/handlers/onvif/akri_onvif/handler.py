@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import structlog
 
-from akri_common.metrics import MetricsServer
 from akri_handler_sdk import Device
 from akri_onvif.credentials import CredentialStore, parse_credentials
 from akri_onvif.details import OnvifDetails, parse_details
 from akri_onvif.settings import OnvifSettings
-from akri_onvif.tracker import CameraTracker
+
+if TYPE_CHECKING:
+    from akri_common.metrics import MetricsServer
 
 log = structlog.get_logger(__name__)
 
@@ -42,6 +44,8 @@ class OnvifHandler:
         process; no port, no server)."""
         if self._metrics is not None or not self.settings.metrics_port:
             return
+        from akri_common.metrics import MetricsServer  # noqa: PLC0415 - idle handlers stay small
+
         self._metrics = MetricsServer(port=self.settings.metrics_port)
         try:
             await self._metrics.start()
@@ -55,6 +59,9 @@ class OnvifHandler:
 
     async def discover(self, details: OnvifRequest) -> AsyncGenerator[tuple[Device, ...], None]:
         """The cameras after the first probe round, then again whenever they change."""
+        # aiohttp, zeep and prometheus_client load at the first Discover: an idle handler stays small.
+        from akri_onvif.tracker import CameraTracker  # noqa: PLC0415
+
         await self._serve_metrics()
         log.info(
             "onvif_discovery_started",

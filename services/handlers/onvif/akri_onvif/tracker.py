@@ -75,9 +75,10 @@ from akri_onvif.xaddrs import MAX_USABLE_XADDRS, ipv4_host, usable_xaddrs, xaddr
 log = structlog.get_logger(__name__)
 
 #: Cameras tracked at once by one ``Discover`` (answers from more are ignored until some leave),
-#: and of those, how many one source address may announce (a host is one camera, an encoder a few).
+#: and of those, how many one source address may announce (a camera is one; an NVR or a
+#: simulator answers for many, and a unicast answer may leave from another address of the host).
 MAX_CAMERAS = 512
-MAX_CAMERAS_PER_SOURCE = 16
+MAX_CAMERAS_PER_SOURCE = 64
 #: The first list waits for descriptions at most this many call timeouts after the probe window;
 #: cameras described later are added by the next list.
 FIRST_LIST_CALLS = 4
