@@ -17,7 +17,8 @@ endpoints' XAddr is a raw TCP server on ``A`` with one bad reply:
 * a flood of spoofed Hellos (random uuids, XAddrs at the ``drip`` server) and spoofed Byes for
   the good camera's uuid (``--good-uuid``), repeated every ``--flood-interval`` seconds.
 
-It prints one JSON line ``{"ready": true}`` when listening. Everything it sends stays in the
+It prints one JSON line ``{"ready": true}`` when listening, and on SIGTERM one line
+``{"requests": {mode: count}}``: how often each bad server was asked. Everything it sends stays in the
 test's namespaces.
 """
 
@@ -217,9 +218,10 @@ async def reply(mode: str, trap_port: int, writer: asyncio.StreamWriter) -> None
 
 
 def server(
-    mode: str, trap_port: int
+    mode: str, trap_port: int, counts: dict[str, int]
 ) -> Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]:
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        counts[mode] = counts.get(mode, 0) + 1
         try:
             await reader.readuntil(b"\r\n\r\n")
             await reply(mode, trap_port, writer)
@@ -245,8 +247,9 @@ def discovery_socket(ip: str) -> socket.socket:
 async def main(args: argparse.Namespace) -> None:
     loop = asyncio.get_running_loop()
     hostile = Hostile(args.ip, args.trap_port, args.good_uuid)
+    counts: dict[str, int] = {}
     servers = [
-        await asyncio.start_server(server(mode, args.trap_port), args.ip, BASE_PORT + index)
+        await asyncio.start_server(server(mode, args.trap_port, counts), args.ip, BASE_PORT + index)
         for index, mode in enumerate(MODES)
     ]
     transport, _ = await loop.create_datagram_endpoint(
@@ -262,6 +265,7 @@ async def main(args: argparse.Namespace) -> None:
     transport.close()
     for item in servers:
         item.close()
+    print(json.dumps({"requests": counts}), flush=True)
 
 
 if __name__ == "__main__":
