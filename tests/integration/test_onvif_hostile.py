@@ -118,6 +118,8 @@ async def test_hostile_cameras_leave_the_handler_responsive_bounded_and_silent(
     asked = json.loads((await hostile.proc.stdout.read()).decode().strip().splitlines()[-1])
     # Every bad server was asked again in later rounds (a failure is retried, not forgotten).
     assert all(asked["requests"].get(mode, 0) >= 2 for mode in MODES), asked
+    # Not one of them, none an ONVIF device, was sent a credential.
+    assert asked["requests"].get("credentials", 0) == 0, asked
     assert await lab.stop(handler) == 0
     await lab.stop(trap)
     await lab.stop(good.process)

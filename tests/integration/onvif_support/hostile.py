@@ -10,7 +10,9 @@ endpoints' XAddr is a raw TCP server on ``A`` with one bad reply:
   bytes), ``long-header`` (a 100 KiB header line), ``unicode-status`` (a status code in
   full-width digits), ``unicode-length`` (a ``Content-Length`` in Arabic-Indic digits),
   ``empty-body`` (a SOAP envelope with an empty Body), ``drip`` (one byte every half second),
-  ``garbage-headers`` (header lines without colons, a NUL);
+  ``garbage-headers`` (header lines without colons, a NUL), ``basic-401`` (a 401 asking for Basic
+  authentication), ``web-page`` (an HTML page: not an ONVIF device). Every request that carries a
+  credential (an ``Authorization`` header or a UsernameToken) is counted as ``credentials``;
 * endpoints whose XAddrs are refused addresses where the trap listens (loopback ``127.0.0.1``,
   ``[::1]``, ``localhost``; link-local ``169.254.169.254``; ``0.0.0.0``), and one with 500 XAddrs;
 * datagrams with a DTD (entity expansion, external entity), and not-XML datagrams;
@@ -55,6 +57,8 @@ MODES = (
     "empty-body",
     "drip",
     "garbage-headers",
+    "basic-401",
+    "web-page",
 )
 LAUGHS = (
     '<?xml version="1.0"?><!DOCTYPE s:Envelope ['
@@ -212,6 +216,15 @@ async def reply(mode: str, trap_port: int, writer: asyncio.StreamWriter) -> None
             writer.write(bytes([byte]))
             await writer.drain()
             await asyncio.sleep(0.5)  # wait-ok: a slow peer is the point
+    elif mode == "basic-401":
+        writer.write(
+            head("401 Unauthorized", 'WWW-Authenticate: Basic realm="x"', "Content-Length: 0")
+        )
+    elif mode == "web-page":
+        body = b"<html><body>router login</body></html>"
+        writer.write(
+            head("200 OK", "Content-Type: text/html", f"Content-Length: {len(body)}") + body
+        )
     elif mode == "garbage-headers":
         writer.write(b"HTTP/1.1 200 OK\r\nno colon here\r\n\x00\x01: \xff\r\n\r\n" + soap(""))
     await writer.drain()
@@ -223,7 +236,15 @@ def server(
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         counts[mode] = counts.get(mode, 0) + 1
         try:
-            await reader.readuntil(b"\r\n\r\n")
+            request_head = await reader.readuntil(b"\r\n\r\n")
+            length = 0
+            for line in request_head.decode("latin-1").split("\r\n"):
+                name, _, value = line.partition(":")
+                if name.strip().lower() == "content-length" and value.strip().isdigit():
+                    length = min(int(value), 1 << 16)
+            body = await reader.readexactly(length)
+            if b"authorization:" in request_head.lower() or b"UsernameToken" in body:
+                counts["credentials"] = counts.get("credentials", 0) + 1
             await reply(mode, trap_port, writer)
         except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
             pass
