@@ -29,6 +29,9 @@ from akri_onvif.device_service import DescriptionError
 log = structlog.get_logger(__name__)
 
 
+MAX_REASONS = 4096
+
+
 class Reason(enum.Enum):
     FILTERED = "filtered"
     REFUSED_ADDRESS = "refused_address"
@@ -78,6 +81,8 @@ class ReasonLog:
         if self._current.get(key) == not_listed:
             return
         self._current[key] = not_listed
+        if len(self._current) > MAX_REASONS:  # the oldest goes; the tracker bounds cameras anyway
+            del self._current[next(iter(self._current))]
         NOT_LISTED.labels(reason=not_listed.reason.value).inc()
         log.info(
             "onvif_camera_not_listed",

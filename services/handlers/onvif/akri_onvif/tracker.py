@@ -230,6 +230,8 @@ class CameraTracker:
         if source not in sources and len(sources) < MAX_USABLE_XADDRS:
             sources.add(source)
             self._per_source[source] = self._per_source.get(source, 0) + 1
+        # An endpoint with only refused XAddrs counts against its source too (and is forgotten
+        # at the end of the round), so that its refusals are logged a bounded number of times.
         usable, refused = usable_xaddrs(
             endpoint.xaddrs, allow_local=self.settings.allow_local_xaddrs
         )
@@ -290,7 +292,7 @@ class CameraTracker:
                     log.info("onvif_camera_silent", uuid=uuid)
                     del self.cameras[uuid]
                     self._changed.set()
-            for uuid in list(self._endpoints):
+            for uuid in {*self._endpoints, *self._sources}:
                 if uuid not in answered and uuid not in self.cameras and uuid not in self._answered:
                     self._forget_camera(uuid)
             live_urls = {url for e in self._endpoints.values() for url in e.xaddrs}
