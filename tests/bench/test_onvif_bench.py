@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from akri_handler_sdk.testing import open_discover, wait_until
+from akri_handler_sdk.testing import open_discover
 from tests.bench.figures import latency_line, peak_rss_mib, rss_mib
 from tests.integration.onvif_support.fixtures import handler_dir, lab
 from tests.integration.onvif_support.lab import LabProcess, OnvifLab
@@ -40,7 +40,7 @@ RSS_TARGET_MIB = 40
 
 async def start_handler(lab: OnvifLab, directory: Path, **env: str) -> LabProcess:
     handler = await lab.start_handler(directory, python=RUNTIME_PYTHON, **env)
-    await wait_until((directory / "onvif.sock").exists, within=20.0, what="the handler serving")
+    await lab.wait_serving(handler, directory)
     return handler
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from akri_common.devices import Device
-from akri_handler_sdk.testing import open_discover, wait_until
+from akri_handler_sdk.testing import open_discover
 from tests.integration.onvif_support.fixtures import handler_dir, lab
 from tests.integration.onvif_support.lab import LabProcess, OnvifLab, SimulatedCamera
 
@@ -135,7 +135,7 @@ async def test_each_quirk_and_combination_is_listed_or_refused_with_one_line(
 ) -> None:
     cameras = await start_cameras(lab)
     handler = await lab.start_handler(handler_dir, LOG_LEVEL="info", METRICS_PORT=str(METRICS_PORT))
-    await wait_until((handler_dir / "onvif.sock").exists, within=20.0, what="the handler serving")
+    await lab.wait_serving(handler, handler_dir)
     listed = [(case, camera) for case, camera in cameras if case.expect in ("full", "xaddr-ip")]
     wanted_uuids = {camera.uuid for _, camera in listed}
 
@@ -195,6 +195,23 @@ async def test_each_quirk_and_combination_is_listed_or_refused_with_one_line(
     assert sorted(others.values()) == ["unreachable", "unreachable"], others
     assert all(url != multi.url for url in others)
 
+    # A Configuration that keeps one MAC: the camera without GetNetworkInterfaces (no MAC known)
+    # is dropped by that filter, and the line says so.
+    no_mac = next(camera for case, camera in cameras if case.expect == "xaddr-ip")
+    bare = cameras[0][1]
+    mac_filter = f"macAddresses: {{action: Include, items: ['{bare.mac}']}}"
+    async with open_discover(
+        str(handler_dir / "onvif.sock"), mac_filter, properties_for(cameras)
+    ) as filtered:
+        kept = await filtered.next_list(within=20.0)
+    assert {d.properties["ONVIF_DEVICE_UUID"] for d in kept} == {bare.uuid}
+    (line,) = [
+        e
+        for e in log_events(handler)
+        if e.get("event") == "onvif_camera_not_listed" and e["uuid"] == no_mac.uuid
+    ]
+    assert (line["reason"], line["filter"], line["url"]) == ("filtered", "macAddresses", no_mac.url)
+
     await lab.stop(handler)
     log = handler.log()
     assert PASSWORD not in log, "a credential reached the handler's log"
@@ -212,8 +229,7 @@ async def test_describe_media_puts_profiles_and_uris_without_credentials_in_prop
         password=PASSWORD,
         quirks=("no-media2", "digest-only"),
     )
-    await lab.start_handler(handler_dir)
-    await wait_until((handler_dir / "onvif.sock").exists, within=20.0, what="the handler serving")
+    await lab.wait_serving(await lab.start_handler(handler_dir), handler_dir)
     credential = {
         f"username_{media1.uuid.replace('-', '_')}": USERNAME.encode(),
         f"password_{media1.uuid.replace('-', '_')}": PASSWORD.encode(),

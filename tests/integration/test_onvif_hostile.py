@@ -83,7 +83,7 @@ async def test_hostile_cameras_leave_the_handler_responsive_bounded_and_silent(
         ONVIF_PROBE_INTERVAL_SECONDS="1",
         ONVIF_CALL_TIMEOUT_SECONDS=str(CALL_TIMEOUT),
     )
-    await wait_until((handler_dir / "onvif.sock").exists, within=20.0, what="the handler serving")
+    await lab.wait_serving(handler, handler_dir)
     credential = {"username_default": USERNAME.encode(), "password_default": PASSWORD.encode()}
     socket_path = str(handler_dir / "onvif.sock")
     details = f"discoveryTimeoutSeconds: {WINDOW}"

@@ -21,6 +21,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -317,6 +318,28 @@ class OnvifLab:
             env=settings,
             python=python,
         )
+
+    async def wait_serving(
+        self, handler: LabProcess, directory: Path, *, within: float = 20.0
+    ) -> None:
+        """Waits until the handler's socket accepts connections: the file exists from ``bind``,
+        but a client is refused until ``listen``."""
+        path = str(directory / "onvif.sock")
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        while True:
+            if handler.proc.returncode is not None:
+                raise AssertionError(f"the handler exited; its log:\n{handler.log()[-3000:]}")
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+                try:
+                    probe.connect(path)
+                except OSError:
+                    pass
+                else:
+                    return
+            if loop.time() > deadline:
+                raise AssertionError(f"the handler is not serving on {path} after {within:g} s")
+            await asyncio.sleep(0.05)  # wait-ok: polls the socket against a deadline
 
     async def stop(self, process: LabProcess, *, sig: int = signal.SIGTERM) -> int:
         """Signals the process and waits for it; kills it past the deadline."""
