@@ -5,23 +5,16 @@
   (re)describes the ones that did; rounds repeat every ``probe_interval_seconds``.
 * A Hello is described at once (unless that camera is being described already, or too many
   Hellos are); a Bye removes the camera at once, when it comes from the camera's own address
-  (one of its XAddr hosts, or where its answers came from). The same camera answering twice, or on two interfaces, is one camera whose
-  XAddrs are the union of its answers.
+  (one of its XAddr hosts, or where its answers came from). The same camera answering twice, or
+  on two interfaces, is one camera whose XAddrs are the union of its answers.
 * XAddrs go through the ``xaddrs`` policy first (refused: loopback, link-local, unspecified, not
   ``http://``; at most a few per camera) and at most ``MAX_CAMERAS`` cameras are tracked (at most
   ``MAX_CAMERAS_PER_SOURCE`` from one address), so one datagram, or a flood of them, causes a
   bounded amount of work; known cameras are described first, and the first list waits for the
   descriptions at most ``FIRST_LIST_CALLS`` call timeouts (later ones come in the next list).
-* Describing a camera URL: ``GetSystemDateAndTime`` without a credential. A valid answer gives
-  the camera's clock (its offset stamps later UsernameTokens). A 401 with a Digest challenge, or
-  a SOAP ``NotAuthorized`` fault, says the camera wants a credential on every call: the call is
-  made again with it (UsernameToken, and Digest when challenged); credentials are sent to no
-  other kind of answer. Then ``GetNetworkInterfaces`` (with the credential when one exists) when
-  the IP and MAC are not known yet: a camera without that call is listed with the XAddr host as
-  its IP and no MAC; a refused credential leaves them unknown, as upstream does. With
-  ``describeMedia`` the media profiles follow (``media``).
-* Every failure is caught here, logged once per URL and kind, and retried at the next round; a
-  camera that answered but is not listed gets one ``onvif_camera_not_listed`` line (``reasons``).
+* Each URL of a camera is described by the ``describer`` (liveness, authentication, clock, IP,
+  MAC, media); a camera that answered but is not listed gets one ``onvif_camera_not_listed``
+  line (``reasons``), here for the filters and refused XAddrs, there for the rest.
 
 ``lists()`` yields the filtered device list after the first round, then after every change.
 """
@@ -30,33 +23,19 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Self
 
 import structlog
 
 from akri_common.devices import Device
-from akri_onvif.credentials import Credential, CredentialStore
+from akri_onvif.credentials import CredentialStore
+from akri_onvif.describer import Describer
 from akri_onvif.details import OnvifDetails
-from akri_onvif.device_service import (
-    Auth,
-    DescriptionError,
-    DeviceService,
-    NetworkFacts,
-    new_auth,
-)
-from akri_onvif.inventory import (
-    UNKNOWN,
-    Camera,
-    device_list,
-    filtered_by,
-    needs_network_facts,
-    wanted,
-)
+from akri_onvif.device_service import DeviceService
+from akri_onvif.inventory import UNKNOWN, Camera, device_list, filtered_by, wanted
 from akri_onvif.inventory import silent_after_round as silent
-from akri_onvif.media import NO_MEDIA, MediaReader
 from akri_onvif.messages import (
     Bye,
     Endpoint,
@@ -67,10 +46,10 @@ from akri_onvif.messages import (
     is_video_transmitter,
 )
 from akri_onvif.multicast import WsDiscoveryNetwork
-from akri_onvif.reasons import NotListed, Reason, ReasonLog, from_error
+from akri_onvif.reasons import NotListed, Reason, ReasonLog
 from akri_onvif.settings import OnvifSettings
 from akri_onvif.soap_http import SoapHttp
-from akri_onvif.xaddrs import MAX_USABLE_XADDRS, ipv4_host, usable_xaddrs, xaddr_host
+from akri_onvif.xaddrs import MAX_USABLE_XADDRS, usable_xaddrs, xaddr_host
 
 log = structlog.get_logger(__name__)
 
@@ -84,24 +63,6 @@ MAX_CAMERAS_PER_SOURCE = 64
 FIRST_LIST_CALLS = 4
 #: Hello-triggered descriptions in flight at once; more Hellos wait for the next probe round.
 MAX_HELLO_DESCRIPTIONS = 16
-
-
-@dataclass
-class UrlState:
-    """What one service URL taught: whether it wants a credential on every call, its clock
-    offset (camera - local), and its ``Auth`` (one Digest middleware per URL, reused so that
-    later calls authenticate at once)."""
-
-    needs_auth: bool = False
-    clock_offset: timedelta = timedelta(0)
-    auth: Auth | None = None
-
-    def auth_for(self, credential: Credential) -> Auth:
-        if self.auth is None or self.auth.credential != credential:
-            self.auth = new_auth(credential, self.clock_offset)
-        elif self.auth.clock_offset != self.clock_offset:
-            self.auth = replace(self.auth, clock_offset=self.clock_offset)
-        return self.auth
 
 
 class CameraTracker:
@@ -126,23 +87,26 @@ class CameraTracker:
         self._per_source: dict[str, int] = {}
         self._describing: dict[str, asyncio.Task[None]] = {}
         self._hello_tasks = 0
-        self._urls: dict[str, UrlState] = {}
-        self._warned: set[tuple[str, str]] = set()
         self._changed = asyncio.Event()
         self._ready = False
-        self._calls = asyncio.Semaphore(settings.max_concurrent_calls)
         self._http = SoapHttp(
             allow_local=settings.allow_local_xaddrs, max_connections=settings.max_concurrent_calls
         )
-        self._service: DeviceService | None = None
+        self._describer: Describer | None = None
         self._network = WsDiscoveryNetwork(self._on_message)
         self._rounds: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> Self:
         await self._http.__aenter__()
         try:
-            self._service = DeviceService(
-                self._http, call_timeout=self.settings.call_timeout_seconds
+            service = DeviceService(self._http, call_timeout=self.settings.call_timeout_seconds)
+            self._describer = Describer(
+                service,
+                details=self.details,
+                credentials=self.credentials,
+                reasons=self.reasons,
+                allow_local=self.settings.allow_local_xaddrs,
+                max_calls=self.settings.max_concurrent_calls,
             )
             await self._network.__aenter__()
         except BaseException:
@@ -296,7 +260,8 @@ class CameraTracker:
                 if uuid not in answered and uuid not in self.cameras and uuid not in self._answered:
                     self._forget_camera(uuid)
             live_urls = {url for e in self._endpoints.values() for url in e.xaddrs}
-            self._urls = {url: state for url, state in self._urls.items() if url in live_urls}
+            assert self._describer is not None
+            self._describer.keep_only(live_urls)
             # Cameras already known first: a flood of new answers cannot delay them.
             endpoints = sorted(
                 (self._endpoints[u] for u in answered if u in self._endpoints),
@@ -356,8 +321,10 @@ class CameraTracker:
             return
         endpoint = self._endpoints.get(endpoint.uuid, endpoint)
         previous = self.cameras.get(endpoint.uuid)
+        describer = self._describer
+        assert describer is not None
         results = await asyncio.gather(
-            *(self._describe_url_safely(endpoint, url, previous) for url in endpoint.xaddrs)
+            *(describer.describe(endpoint, url, previous) for url in endpoint.xaddrs)
         )
         services = dict(zip(endpoint.xaddrs, results, strict=True))
         alive = {url: facts for url, facts in services.items() if facts is not None}
@@ -370,153 +337,3 @@ class CameraTracker:
                 self._changed.set()
         elif self.cameras.pop(endpoint.uuid, None) is not None:
             self._changed.set()
-
-    async def _describe_url_safely(
-        self, endpoint: Endpoint, url: str, previous: Camera | None
-    ) -> NetworkFacts | None:
-        """``_describe_url``, with any unexpected failure logged once and retried next round."""
-        try:
-            return await self._describe_url(endpoint, url, previous)
-        except asyncio.CancelledError:
-            raise
-        except Exception as err:  # noqa: BLE001 - a camera's reply must never end the stream
-            self._warn_once(
-                url,
-                DescriptionError("malformed", f"{type(err).__name__}: {str(err)[:120]}"),
-                uuid=endpoint.uuid,
-                call="describe",
-            )
-            self.reasons.set(
-                endpoint.uuid, url, NotListed(Reason.NOT_ONVIF, {"detail": type(err).__name__})
-            )
-            return None
-
-    async def _describe_url(
-        self, endpoint: Endpoint, url: str, previous: Camera | None
-    ) -> NetworkFacts | None:
-        """The URL's facts when it is alive (IP and MAC possibly unknown), else None."""
-        assert self._service is not None
-        state = self._urls.setdefault(url, UrlState())
-        credential = self.credentials.for_uuid(endpoint.uuid)
-        credential_name = self.credentials.name_for(endpoint.uuid)
-        try:
-            await self._check_alive(url, state, credential)
-        except DescriptionError as err:
-            self._warn_once(url, err, uuid=endpoint.uuid, call="GetSystemDateAndTime")
-            self.reasons.set(endpoint.uuid, url, from_error(err, credential=credential_name))
-            return None
-        self._recovered(url, "GetSystemDateAndTime")
-        self.reasons.clear(endpoint.uuid, url)
-        if not needs_network_facts(previous, url):
-            assert previous is not None
-            return previous.services[url]
-        auth = None if credential is None else state.auth_for(credential)
-        try:
-            async with self._calls:
-                facts = await self._service.network_facts(url, auth)
-        except DescriptionError as err:
-            self._warn_once(
-                url,
-                err,
-                uuid=endpoint.uuid,
-                call="GetNetworkInterfaces",
-                credential=credential_name,
-            )
-            if err.kind in ("not_supported", "fault", "malformed"):
-                # No GetNetworkInterfaces: the XAddr's host is the camera's IP; no MAC.
-                facts = NetworkFacts(ip=ipv4_host(url), mac=None)
-            else:
-                return UNKNOWN
-        else:
-            self._recovered(url, "GetNetworkInterfaces")
-        if self.details.describe_media:
-            facts = replace(facts, media=await self._media(endpoint, url, auth))
-        log.info(
-            "onvif_camera_described",
-            uuid=endpoint.uuid,
-            url=url,
-            ip=facts.ip,
-            mac=facts.mac,
-            credential=credential_name,
-            media=len(facts.media),
-        )
-        return facts
-
-    async def _check_alive(self, url: str, state: UrlState, credential: Credential | None) -> None:
-        """``GetSystemDateAndTime``: without a credential first; with it when the camera asked
-        for one (a Digest challenge or a SOAP ``NotAuthorized``) and one exists."""
-        assert self._service is not None
-        if not state.needs_auth:
-            try:
-                async with self._calls:
-                    camera_time = await self._service.system_time(url, None)
-            except DescriptionError as err:
-                if err.kind != "not_authorized" or err.challenge is None:
-                    raise
-                state.needs_auth = True
-                if err.camera_time is not None:
-                    state.clock_offset = _offset(err.camera_time)
-            else:
-                if camera_time is not None:
-                    state.clock_offset = _offset(camera_time)
-                return
-        if credential is None:
-            raise DescriptionError("not_authorized", "the camera wants a credential; none is given")
-        async with self._calls:
-            try:
-                camera_time = await self._service.system_time(url, state.auth_for(credential))
-            except DescriptionError as err:
-                if err.kind == "not_authorized" and err.camera_time is not None:
-                    state.clock_offset = _offset(err.camera_time)
-                raise
-        if camera_time is not None:
-            state.clock_offset = _offset(camera_time)
-
-    async def _media(self, endpoint: Endpoint, url: str, auth: Auth | None) -> Mapping[str, str]:
-        assert self._service is not None
-        reader = MediaReader(self._service, allow_local=self.settings.allow_local_xaddrs)
-        try:
-            async with self._calls:
-                media = await reader.describe(url, auth)
-        except DescriptionError as err:
-            self._warn_once(url, err, uuid=endpoint.uuid, call="describeMedia")
-            return NO_MEDIA
-        self._recovered(url, "describeMedia")
-        return media
-
-    def _warn_once(
-        self,
-        url: str,
-        err: DescriptionError,
-        *,
-        uuid: str,
-        call: str,
-        credential: str | None = None,
-    ) -> None:
-        key = (url, f"{call}:{err.kind}")
-        if err.kind == "unreachable" and call == "GetSystemDateAndTime":
-            log.debug("onvif_camera_unreachable", uuid=uuid, url=url[:200], detail=err.detail)
-            return
-        if key in self._warned:
-            return
-        self._warned.add(key)
-        log.warning(
-            "onvif_call_failed",
-            uuid=uuid[:100],
-            url=url[:200],
-            call=call,
-            kind=err.kind,
-            detail=err.detail[:200],
-            credential=credential,
-        )
-
-    def _recovered(self, url: str, call: str) -> None:
-        self._warned = {
-            key for key in self._warned if not (key[0] == url and key[1].startswith(call))
-        }
-
-
-def _offset(camera_time: datetime) -> timedelta:
-    """The camera's clock minus ours; under two seconds counts as none."""
-    offset = camera_time - datetime.now(UTC)
-    return offset if abs(offset) >= timedelta(seconds=2) else timedelta(0)
