@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from akri_common.devices import Device
-from akri_handler_sdk.testing import open_discover, wait_until
+from akri_handler_sdk.testing import open_discover
 from tests.integration.onvif_support.fixtures import handler_dir, lab
 from tests.integration.onvif_support.lab import OnvifLab
 
@@ -84,7 +84,7 @@ async def test_a_password_camera_with_each_credential_form(
 ) -> None:
     camera = await lab.start_camera(uuid=UUID, mac=MAC, username=USERNAME, password=PASSWORD)
     handler = await lab.start_handler(handler_dir)
-    await wait_until((handler_dir / "onvif.sock").exists, within=20.0, what="the handler serving")
+    await lab.wait_serving(handler, handler_dir)
 
     async def first_device(properties: dict[str, str]) -> Device:
         encoded = {name: value.encode() for name, value in properties.items()}

@@ -33,8 +33,7 @@ MACS = ("02:00:00:00:00:0a", "02:00:00:00:00:0b", "02:00:00:00:00:0c")
 
 async def serving_handler(lab: OnvifLab, directory: Path, **env: str) -> LabProcess:
     handler = await lab.start_handler(directory, **env)
-    socket_path = directory / "onvif.sock"
-    await wait_until(socket_path.exists, within=20.0, what="the handler serving")
+    await lab.wait_serving(handler, directory)
     return handler
 
 

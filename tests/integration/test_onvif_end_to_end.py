@@ -29,11 +29,12 @@ from akri_testbed.cluster import Cluster
 
 from akri_common.crds.naming import device_hash
 from akri_common.ids import DeviceId, NodeName
-from akri_common.k8s.objects import CONFIGURATION, Objects
+from akri_common.k8s.objects import CONFIGURATION, POD, Objects
 from akri_handler_sdk.testing import leftover_tasks
 from tests.integration.onvif_support.lab import LabProcess, OnvifLab, SimulatedCamera
 from tests.support import kube
 from tests.support.agents import delete_configurations, start_agent, wait_instances
+from tests.support.pods import create_pod, node_resources, pod_body, run_options, running_pod
 from tests.support.processes import Child, ProcessGroup, wait_for
 
 pytestmark = pytest.mark.netns
@@ -119,7 +120,7 @@ async def end_to_end(
     assert not leftover_tasks()
 
 
-async def apply_configuration(setup: EndToEnd) -> None:
+async def apply_configuration(setup: EndToEnd, **details: Any) -> None:
     body = {
         "apiVersion": "akri.sh/v0",
         "kind": "Configuration",
@@ -127,7 +128,7 @@ async def apply_configuration(setup: EndToEnd) -> None:
         "spec": {
             "discoveryHandler": {
                 "name": "onvif",
-                "discoveryDetails": yaml.safe_dump({"discoveryTimeoutSeconds": 1}),
+                "discoveryDetails": yaml.safe_dump({"discoveryTimeoutSeconds": 1, **details}),
             },
         },
     }
@@ -174,3 +175,49 @@ async def test_a_camera_two_nodes_reach_is_one_shared_instance_listing_both(
         f"Configuration -> shared Instance on both nodes {appeared:.2f} s; "
         f"Bye -> Instance deleted {time.monotonic() - bye_at:.2f} s"
     )
+
+
+async def test_described_media_reach_the_instance_and_a_broker_through_allocate(
+    end_to_end: EndToEnd, testbed: Cluster
+) -> None:
+    setup = end_to_end
+    camera = setup.camera
+    both = sorted(n.name for n in setup.nodes)
+    device_id = DeviceId(f"{camera.url}-{camera.uuid}")
+    digest = device_hash(device_id, shared=True, node=NodeName(both[0]))
+    name = f"{CONFIG}-{digest}"
+    await apply_configuration(setup, describeMedia=True)
+    await wait_instances(setup, {name: both}, timeout=20)
+
+    media = {
+        "ONVIF_MEDIA_SERVICE": "media2",
+        "ONVIF_PROFILE_COUNT": "2",
+        "ONVIF_PROFILE_0_TOKEN": "main",
+        "ONVIF_PROFILE_0_NAME": "Main stream",
+        "ONVIF_PROFILE_0_RESOLUTION": "1920x1080",
+        "ONVIF_PROFILE_0_STREAM_URI": f"rtsp://{camera.ip}:554/stream/main",
+        "ONVIF_PROFILE_0_SNAPSHOT_URI": f"http://{camera.ip}:8080/snapshot/main.jpg",
+        "ONVIF_PROFILE_1_TOKEN": "sub",
+        "ONVIF_PROFILE_1_NAME": "Sub stream",
+        "ONVIF_PROFILE_1_RESOLUTION": "640x360",
+        "ONVIF_PROFILE_1_STREAM_URI": f"rtsp://{camera.ip}:554/stream/sub",
+        "ONVIF_PROFILE_1_SNAPSHOT_URI": f"http://{camera.ip}:8080/snapshot/sub.jpg",
+    }
+    spec = (await setup.instances())[name]["spec"]
+    assert {k: v for k, v in spec["brokerProperties"].items() if k in media} == media
+
+    # A broker pod asking for the Instance gets them in its environment, through Allocate.
+    node = next(n for n in testbed.nodes if n.name == both[0])
+    resource = f"akri.sh/{name}"
+
+    async def advertised() -> bool:
+        return (await node_resources(setup.objects, node.name))[1].get(resource) == "1"
+
+    await wait_for(advertised, timeout=20, what=f"{resource} on {node.name}", interval=0.2)
+    await create_pod(setup.objects, pod_body("broker", setup.namespace, resource, node=node.name))
+    pod = await running_pod(setup.objects, setup.namespace, "broker")
+    (container,) = run_options(node.run_options_dir, pod)["containers"]
+    for key, value in media.items():
+        assert container["env"][key] == value
+        assert container["env"][f"{key}_{digest.upper()}"] == value
+    await setup.objects.delete(POD, namespace=setup.namespace, name="broker")

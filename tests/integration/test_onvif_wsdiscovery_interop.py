@@ -24,7 +24,7 @@ from wsdiscovery.scope import Scope
 from wsdiscovery.service import Service
 
 from akri_common.devices import Device
-from akri_handler_sdk.testing import DiscoverStream, open_discover, wait_until
+from akri_handler_sdk.testing import DiscoverStream, open_discover
 from akri_onvif.messages import (
     ONVIF_NETWORK,
     Bye,
@@ -88,7 +88,7 @@ def test_wsdiscovery_messages_are_understood_by_our_parser() -> None:
 
 async def serving_handler(lab: OnvifLab, directory: Path, **env: str) -> LabProcess:
     handler = await lab.start_handler(directory, **env)
-    await wait_until((directory / "onvif.sock").exists, within=20.0, what="the handler serving")
+    await lab.wait_serving(handler, directory)
     return handler
 
 

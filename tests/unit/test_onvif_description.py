@@ -9,7 +9,6 @@ import pytest
 from akri_common.devices import Device
 from akri_onvif.details import FilterAction, FilterList, OnvifDetails
 from akri_onvif.device_service import NetworkFacts, facts_from_interfaces, fault_error
-from akri_onvif.http_post import HttpError, Target, parse_target, request_bytes
 from akri_onvif.inventory import (
     UNKNOWN,
     Camera,
@@ -55,36 +54,10 @@ def test_fault_kinds() -> None:
     assert not_authorized.kind == "not_authorized"
     assert fault_error("Receiver", [SimpleNamespace(localname="Action")], "boom").kind == "fault"
     assert fault_error("Receiver", None, "x" * 500).detail.count("x") == 120
-
-
-@pytest.mark.parametrize(
-    ("url", "target"),
-    [
-        ("http://10.0.0.1/onvif/device_service", Target("10.0.0.1", 80, "/onvif/device_service")),
-        ("http://cam:8080", Target("cam", 8080, "/")),
-        ("http://[fe80::1]:81/x?y=1", Target("fe80::1", 81, "/x?y=1")),
-    ],
-)
-def test_parse_target(url: str, target: Target) -> None:
-    assert parse_target(url) == target
-
-
-@pytest.mark.parametrize(
-    "url", ["https://10.0.0.1/", "ftp://x/", "http:///nohost", "http://h:99999/"]
-)
-def test_unsupported_targets(url: str) -> None:
-    with pytest.raises(HttpError):
-        parse_target(url)
-
-
-def test_request_bytes() -> None:
-    data = request_bytes(
-        Target("fe80::1", 81, "/x"), b"<e/>", {"Content-Type": "application/soap+xml"}
-    )
-    assert data == (
-        b"POST /x HTTP/1.1\r\nHost: [fe80::1]:81\r\nContent-Length: 4\r\nConnection: close\r\n"
-        b"Content-Type: application/soap+xml\r\n\r\n<e/>"
-    )
+    assert not_authorized.challenge == "soap"
+    unsupported = fault_error("Receiver", [SimpleNamespace(localname="ActionNotSupported")], "")
+    assert unsupported.kind == "not_supported"
+    assert fault_error("s:Sender", ["ter:NotAuthorized"], "").kind == "not_authorized"
 
 
 URL = "http://10.0.0.1/onvif/device_service"

@@ -30,6 +30,8 @@ from akri_onvif.details import FilterAction, FilterList, OnvifDetails, parse_det
             ),
         ),
         ("ipAddresses:\nuuids: {items: null}", OnvifDetails(uuids=FilterList(items=()))),
+        ("describeMedia: true", OnvifDetails(describe_media=True)),
+        ("describeMedia: false", OnvifDetails()),
     ],
 )
 def test_parses(text: str, expected: OnvifDetails) -> None:
@@ -47,6 +49,8 @@ def test_parses(text: str, expected: OnvifDetails) -> None:
         ("discoveryTimeoutSeconds: 0", "discoveryTimeoutSeconds"),
         ("discoveryTimeoutSeconds: true", "discoveryTimeoutSeconds"),
         ("ipAddresses: {items: [", "discoveryDetails"),
+        ("describeMedia: yes please", "describeMedia"),
+        ("describeMedia: 1", "describeMedia"),
     ],
 )
 def test_errors_name_the_field(text: str, field: str) -> None:

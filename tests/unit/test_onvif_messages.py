@@ -7,6 +7,8 @@ from xml.etree import ElementTree as ET
 import pytest
 
 from akri_onvif.messages import (
+    MAX_ENDPOINTS,
+    MAX_XADDRS,
     Bye,
     Endpoint,
     Hello,
@@ -138,5 +140,80 @@ def test_other_messages_are_ignored() -> None:
     ],
 )
 def test_malformed(data: bytes) -> None:
+    with pytest.raises(MalformedMessageError):
+        parse_message(data)
+
+
+# -- cameras as they are in the field ------------------------------------------------------------
+
+SOAP11_ENV = (
+    '<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/" '
+    'xmlns:a="http://www.w3.org/2005/08/addressing" '
+    'xmlns:d="http://schemas.xmlsoap.org/ws/2005/04/discovery">'
+    "<s:Header>{header}</s:Header><s:Body>{body}</s:Body></s:Envelope>"
+)
+
+
+def field_match(address: str, xaddrs: str, types: str | None = None) -> str:
+    kinds = "" if types is None else f"<d:Types>{types}</d:Types>"
+    return f"<d:ProbeMatch>{EPR.format(address=address)}{kinds}<d:XAddrs>{xaddrs}</d:XAddrs></d:ProbeMatch>"
+
+
+def test_a_bare_probe_match_several_matches_soap11_and_2005_addressing() -> None:
+    body = field_match("uuid:AB-1", "http://10.0.0.1/a") + field_match(
+        "urn:uuid:ab-2", "\n  http://10.0.0.2/a \n\t http://[fd00::2]/a   http://cam-2.lan/a \n"
+    )
+    for envelope in (ENV, SOAP11_ENV):
+        data = envelope.format(header="<a:RelatesTo>uuid:p</a:RelatesTo>", body=body).encode()
+        assert parse_message(data) == ProbeMatches(
+            relates_to="uuid:p",
+            endpoints=(
+                Endpoint("ab-1", ("http://10.0.0.1/a",), scopes=None, types=None),
+                Endpoint(
+                    "ab-2",
+                    ("http://10.0.0.2/a", "http://[fd00::2]/a", "http://cam-2.lan/a"),
+                    scopes=None,
+                    types=None,
+                ),
+            ),
+        )
+
+
+def test_a_datagram_is_bounded_in_endpoints_xaddrs_and_token_size() -> None:
+    many = " ".join(f"http://10.0.{i // 250}.{i % 250}/a" for i in range(100))
+    body = "".join(field_match(f"uuid:c-{i}", many) for i in range(MAX_ENDPOINTS + 5))
+    message = parse_message(
+        ENV.format(header="", body=f"<d:ProbeMatches>{body}</d:ProbeMatches>").encode()
+    )
+    assert isinstance(message, ProbeMatches)
+    assert len(message.endpoints) == MAX_ENDPOINTS
+    assert all(len(e.xaddrs) == MAX_XADDRS for e in message.endpoints)
+    huge = parse_message(
+        ENV.format(
+            header="", body=field_match("uuid:x", "http://" + "a" * 5000 + "/ http://10.0.0.1/")
+        ).encode()
+    )
+    assert isinstance(huge, ProbeMatches)
+    assert huge.endpoints[0].xaddrs == ("http://10.0.0.1/",)
+
+
+def test_duplicate_xaddrs_are_one() -> None:
+    data = ENV.format(
+        header="", body=field_match("uuid:d", "http://10.0.0.1/a http://10.0.0.1/a")
+    ).encode()
+    message = parse_message(data)
+    assert isinstance(message, ProbeMatches)
+    assert message.endpoints[0].xaddrs == ("http://10.0.0.1/a",)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b'<?xml version="1.0"?><!DOCTYPE s [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;">]><s:Envelope/>',
+        b'<!doctype s [<!ENTITY x SYSTEM "http://169.254.169.254/">]><s:Envelope>&x;</s:Envelope>',
+        b"x" * (65536 + 1),
+    ],
+)
+def test_entity_tricks_and_oversized_datagrams_are_refused(data: bytes) -> None:
     with pytest.raises(MalformedMessageError):
         parse_message(data)

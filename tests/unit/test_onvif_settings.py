@@ -13,6 +13,9 @@ def test_registers_as_shared_onvif() -> None:
     assert (handler.name, handler.shared) == ("onvif", True)
     request = handler.parse_details("uuids: {items: [a]}", {"username_default": b"u"})
     assert request.credentials.for_uuid("anything") is not None
+    assert request.credentials.name_for("ANYTHING") == "default"
+    assert not request.details.describe_media
+    assert handler.parse_details("describeMedia: true", {}).details.describe_media
 
 
 def test_settings() -> None:
@@ -24,6 +27,10 @@ def test_settings() -> None:
             "ONVIF_MAX_CONCURRENT_CALLS": "8",
         }
     ) == OnvifSettings(2.5, 3.0, 8)
+    assert OnvifSettings.from_environment(
+        {"ONVIF_ALLOW_LOCAL_XADDRS": "true", "METRICS_PORT": "9464"}
+    ) == OnvifSettings(allow_local_xaddrs=True, metrics_port=9464)
+    assert not OnvifSettings().allow_local_xaddrs
 
 
 @pytest.mark.parametrize(
@@ -33,6 +40,8 @@ def test_settings() -> None:
         ("ONVIF_PROBE_INTERVAL_SECONDS", "0"),
         ("ONVIF_CALL_TIMEOUT_SECONDS", "999"),
         ("ONVIF_MAX_CONCURRENT_CALLS", "0"),
+        ("ONVIF_ALLOW_LOCAL_XADDRS", "maybe"),
+        ("METRICS_PORT", "70000"),
     ],
 )
 def test_bad_settings_name_the_variable(name: str, value: str) -> None:

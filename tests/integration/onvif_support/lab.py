@@ -21,6 +21,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -189,6 +190,9 @@ class OnvifLab:
         mode: str = "ok",
         hello: bool = True,
         discovery: bool = True,
+        quirks: tuple[str, ...] = (),
+        clock_skew: float = 0.0,
+        digest_algorithm: str = "MD5",
     ) -> SimulatedCamera:
         """Adds an address for the camera in the camera namespace and starts it there.
 
@@ -205,6 +209,9 @@ class OnvifLab:
             args.append("--no-hello")
         if not discovery:
             args.append("--no-discovery")
+        for quirk in quirks:
+            args += ["--quirk", quirk]
+        args += ["--clock-skew", str(clock_skew), "--digest-algorithm", digest_algorithm]
         process = await self.start(
             self.camera_ns, "tests.integration.onvif_support.camera", *args, name=f"camera-{ip}"
         )
@@ -217,6 +224,32 @@ class OnvifLab:
             raise AssertionError(f"camera {ip} did not start; its log:\n{process.log()}")
         ready = json.loads(line)
         return SimulatedCamera(process=process, ip=ip, uuid=uuid, mac=mac, url=ready["urls"][0])
+
+    def new_camera_address(self) -> str:
+        """Adds the next free address of the lab's subnet in the camera namespace."""
+        ip = f"{self.subnet}.{next(self._next_host)}"
+        _ip("-n", self.camera_ns, "addr", "add", f"{ip}/24", "dev", "vc")
+        return ip
+
+    def add_address(self, ns: str, cidr: str, device: str = "lo") -> None:
+        """Adds an address to a device of one of the lab's namespaces (gone with it)."""
+        if ns not in self.namespaces:
+            raise ValueError(f"{ns} is not a namespace of this lab")
+        _ip("-n", ns, "addr", "add", cidr, "dev", device)
+
+    async def start_ready(
+        self, ns: str, module: str, *args: str, name: str, within: float = 15.0
+    ) -> tuple[LabProcess, dict[str, object]]:
+        """Starts a test peer that prints one JSON line when ready; returns it and that line."""
+        process = await self.start(ns, module, *args, name=name)
+        assert process.proc.stdout is not None
+        try:
+            line = await asyncio.wait_for(process.proc.stdout.readline(), within)
+        except TimeoutError:
+            line = b""
+        if not line:
+            raise AssertionError(f"{name} did not start; its log:\n{process.log()}")
+        return process, json.loads(line)
 
     async def start_wsd_publisher(
         self, *, uuid: str, xaddr: str, scopes: tuple[str, ...] = ()
@@ -240,14 +273,24 @@ class OnvifLab:
             )
         return process
 
-    async def start_fleet(self, count: int, *, uuid_prefix: str, mac_prefix: str) -> LabProcess:
-        """``count`` cameras served by one process (uuids and MACs end in their index)."""
+    async def start_fleet(
+        self, count: int, *, uuid_prefix: str, mac_prefix: str, extra: tuple[str, ...] = ()
+    ) -> LabProcess:
+        """``count`` cameras served by one process (uuids and MACs end in their index); ``extra``
+        are more camera arguments (``--username``, ``--quirk``, ...)."""
         ips = [f"{self.subnet}.{next(self._next_host)}" for _ in range(count)]
         args: list[str] = []
         for ip in ips:
             _ip("-n", self.camera_ns, "addr", "add", f"{ip}/24", "dev", "vc")
             args += ["--ip", ip]
-        args += ["--uuid", f"{uuid_prefix}0000", "--mac", f"{mac_prefix}00:00", "--no-hello"]
+        args += [
+            "--uuid",
+            f"{uuid_prefix}0000",
+            "--mac",
+            f"{mac_prefix}00:00",
+            "--no-hello",
+            *extra,
+        ]
         process = await self.start(
             self.camera_ns, "tests.integration.onvif_support.camera", *args, name="fleet"
         )
@@ -275,6 +318,28 @@ class OnvifLab:
             env=settings,
             python=python,
         )
+
+    async def wait_serving(
+        self, handler: LabProcess, directory: Path, *, within: float = 20.0
+    ) -> None:
+        """Waits until the handler's socket accepts connections: the file exists from ``bind``,
+        but a client is refused until ``listen``."""
+        path = str(directory / "onvif.sock")
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        while True:
+            if handler.proc.returncode is not None:
+                raise AssertionError(f"the handler exited; its log:\n{handler.log()[-3000:]}")
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+                try:
+                    probe.connect(path)
+                except OSError:
+                    pass
+                else:
+                    return
+            if loop.time() > deadline:
+                raise AssertionError(f"the handler is not serving on {path} after {within:g} s")
+            await asyncio.sleep(0.05)  # wait-ok: polls the socket against a deadline
 
     async def stop(self, process: LabProcess, *, sig: int = signal.SIGTERM) -> int:
         """Signals the process and waits for it; kills it past the deadline."""

@@ -1,9 +1,11 @@
 """The ONVIF discovery handler: IP cameras found by WS-Discovery and described over ONVIF SOAP.
 
 Registers as ``onvif`` (shared). WS-Discovery probes, plus Hello and Bye announcements, find
-cameras (``multicast``, ``messages``, ``tracker``); zeep with the vendored device-management WSDL
-asks each for its IP and MAC address (``device_service``); ``filters`` and ``credentials`` follow
-upstream's ``discoveryDetails`` and ``discoveryProperties``.
+cameras (``multicast``, ``messages``, ``tracker``), within the address policy of ``xaddrs``;
+``describer`` asks each, through zeep (``device_service``, ``media``) over aiohttp
+(``soap_http``, which answers HTTP Digest), for its clock, IP, MAC and media profiles; ``reasons``
+says why a camera that answered is not listed; ``filters`` and ``credentials`` follow upstream's
+``discoveryDetails`` and ``discoveryProperties``.
 """
 
 from akri_onvif.credentials import Credential, CredentialStore, parse_credentials

@@ -51,6 +51,12 @@ class CredentialStore:
         """The camera's own credential, else the default one, else None."""
         return self.by_uuid.get(uuid.lower(), self.by_uuid.get(DEFAULT_KEY))
 
+    def name_for(self, uuid: str) -> str | None:
+        """Which credential ``for_uuid`` picks, by name (the uuid or ``default``), never its value."""
+        if uuid.lower() in self.by_uuid:
+            return uuid.lower()
+        return DEFAULT_KEY if DEFAULT_KEY in self.by_uuid else None
+
     def __repr__(self) -> str:
         return f"CredentialStore(uuids={sorted(self.by_uuid)})"
 

@@ -6,6 +6,7 @@ macAddresses: {action: Exclude, items: []}
 scopes:       {items: ["onvif://www.onvif.org/name/lobby"]}
 uuids:        {action: Exclude, items: [...]}
 discoveryTimeoutSeconds: 1
+describeMedia: false   # beyond upstream: media profiles and stream URIs in the properties
 ```
 
 Every key is optional; ``action`` defaults to ``Include`` as upstream's does.
@@ -53,6 +54,7 @@ class OnvifDetails:
     scopes: FilterList | None = None
     uuids: FilterList | None = None
     discovery_timeout_seconds: float = DEFAULT_DISCOVERY_TIMEOUT_SECONDS
+    describe_media: bool = False
 
 
 def parse_details(text: str) -> OnvifDetails:
@@ -66,7 +68,14 @@ def parse_details(text: str) -> OnvifDetails:
     return OnvifDetails(
         **filters,
         discovery_timeout_seconds=_timeout(document.get("discoveryTimeoutSeconds")),
+        describe_media=_flag("describeMedia", document.get("describeMedia", False)),
     )
+
+
+def _flag(field: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise InvalidDetailsError(field, f"expected true or false, got {type(value).__name__}")
+    return value
 
 
 def _filter_list(field: str, value: Any) -> FilterList:

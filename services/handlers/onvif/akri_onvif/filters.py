@@ -19,7 +19,8 @@ def _same_ignoring_case(value: str, item: str) -> bool:
     return value.casefold() == item.casefold()
 
 
-def _same(value: str, item: str) -> bool:
+def same(value: str, item: str) -> bool:
+    """Exact comparison (scopes)."""
     return value == item
 
 
@@ -47,7 +48,7 @@ def single(value: str | None) -> tuple[str, ...] | None:
 
 def passes_discovery(details: OnvifDetails, *, uuid: str, scopes: tuple[str, ...] | None) -> bool:
     """The filters decided before describing a camera: scopes, then uuids."""
-    return passes(details.scopes, scopes, _same) and passes(details.uuids, (uuid,))
+    return passes(details.scopes, scopes, same) and passes(details.uuids, (uuid,))
 
 
 def passes_description(details: OnvifDetails, *, ip: str | None, mac: str | None) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import structlog
 
@@ -11,7 +12,9 @@ from akri_handler_sdk import Device
 from akri_onvif.credentials import CredentialStore, parse_credentials
 from akri_onvif.details import OnvifDetails, parse_details
 from akri_onvif.settings import OnvifSettings
-from akri_onvif.tracker import CameraTracker
+
+if TYPE_CHECKING:
+    from akri_common.metrics import MetricsServer
 
 log = structlog.get_logger(__name__)
 
@@ -34,6 +37,20 @@ class OnvifHandler:
 
     def __init__(self, *, settings: OnvifSettings | None = None) -> None:
         self.settings = settings if settings is not None else OnvifSettings()
+        self._metrics: MetricsServer | None = None
+
+    async def _serve_metrics(self) -> None:
+        """Starts ``/metrics`` on ``METRICS_PORT`` at the first ``Discover`` (for the life of the
+        process; no port, no server)."""
+        if self._metrics is not None or not self.settings.metrics_port:
+            return
+        from akri_common.metrics import MetricsServer  # noqa: PLC0415 - idle handlers stay small
+
+        self._metrics = MetricsServer(port=self.settings.metrics_port)
+        try:
+            await self._metrics.start()
+        except OSError as err:
+            log.warning("metrics_not_served", port=self.settings.metrics_port, error=str(err))
 
     def parse_details(self, details: str, properties: Mapping[str, bytes | None]) -> OnvifRequest:
         return OnvifRequest(
@@ -42,6 +59,10 @@ class OnvifHandler:
 
     async def discover(self, details: OnvifRequest) -> AsyncGenerator[tuple[Device, ...], None]:
         """The cameras after the first probe round, then again whenever they change."""
+        # aiohttp, zeep and prometheus_client load at the first Discover: an idle handler stays small.
+        from akri_onvif.tracker import CameraTracker  # noqa: PLC0415
+
+        await self._serve_metrics()
         log.info(
             "onvif_discovery_started",
             timeout=details.details.discovery_timeout_seconds,

@@ -14,7 +14,7 @@ from types import MappingProxyType
 from akri_common.devices import Device
 from akri_onvif.details import OnvifDetails
 from akri_onvif.device_service import NetworkFacts
-from akri_onvif.filters import passes_description, passes_discovery
+from akri_onvif.filters import passes, passes_description, passes_discovery, same, single
 from akri_onvif.messages import Endpoint
 
 SERVICE_URL = "ONVIF_DEVICE_SERVICE_URL"
@@ -45,8 +45,9 @@ def needs_network_facts(previous: Camera | None, url: str) -> bool:
 
 
 def device_for(url: str, uuid: str, facts: NetworkFacts) -> Device:
-    """Upstream's device: id ``<service-url>-<uuid>``, IP and MAC properties when known."""
-    properties = {SERVICE_URL: url, DEVICE_UUID: uuid}
+    """Upstream's device: id ``<service-url>-<uuid>``, IP and MAC properties when known (and the
+    media properties when described)."""
+    properties = {**facts.media, SERVICE_URL: url, DEVICE_UUID: uuid}
     if facts.ip is not None:
         properties[IP_ADDRESS] = facts.ip
     if facts.mac is not None:
@@ -64,6 +65,17 @@ def device_list(details: OnvifDetails, cameras: Iterable[Camera]) -> tuple[Devic
         if passes_description(details, ip=facts.ip, mac=facts.mac)
     ]
     return tuple(sorted(devices, key=lambda device: device.id))
+
+
+def filtered_by(details: OnvifDetails, endpoint: Endpoint, facts: NetworkFacts) -> str | None:
+    """The name of the first filter that drops this camera URL, or None when it is listed."""
+    checks = (
+        ("scopes", passes(details.scopes, endpoint.scopes, same)),
+        ("uuids", passes(details.uuids, (endpoint.uuid,))),
+        ("ipAddresses", passes(details.ip_addresses, single(facts.ip))),
+        ("macAddresses", passes(details.mac_addresses, single(facts.mac))),
+    )
+    return next((name for name, passed in checks if not passed), None)
 
 
 def silent_after_round(known: Iterable[str], answered: Iterable[str]) -> frozenset[str]:

@@ -1,7 +1,12 @@
 """WS-Discovery (2005/04) messages: the Probe we send, and the ProbeMatches, Hello and Bye we read.
 
-Pure functions over bytes. Parsing is lenient about namespace versions (elements are found by
-local name) and strict about shape: a datagram that is not XML raises ``MalformedMessageError``.
+Pure functions over bytes. Parsing is lenient where cameras in the field differ and it is safe:
+SOAP 1.1 or 1.2, the 2004/08 or 2005/08 WS-Addressing namespaces (elements are found by local
+name), a ``ProbeMatch`` straight in the Body without its ``ProbeMatches`` wrapper, several matches
+in one reply, ``XAddrs`` split on any whitespace, no ``Types``. It is strict about shape and size:
+a datagram that is not XML, or carries a DTD (entity tricks), raises ``MalformedMessageError``, and
+one datagram yields at most ``MAX_ENDPOINTS`` endpoints of at most ``MAX_XADDRS`` URLs and
+``MAX_SCOPES`` scopes each, so one datagram can cause only a bounded amount of work.
 """
 
 from __future__ import annotations
@@ -20,6 +25,11 @@ PROBE_ACTION = f"{WSD}/Probe"
 ONVIF_NETWORK = "http://www.onvif.org/ver10/network/wsdl"
 VIDEO_TRANSMITTER = "NetworkVideoTransmitter"
 MAX_DATAGRAM = 65535
+#: Bounds on what one datagram may ask of the handler (a camera has one endpoint and a few URLs).
+MAX_ENDPOINTS = 8
+MAX_XADDRS = 16
+MAX_SCOPES = 64
+MAX_TOKEN = 512
 
 
 class MalformedMessageError(ValueError):
@@ -96,22 +106,30 @@ def is_video_transmitter(endpoint: Endpoint) -> bool:
 
 def parse_message(data: bytes) -> Message | None:
     """The ProbeMatches, Hello or Bye in ``data``; None for any other message (a Probe, a Resolve)."""
+    if len(data) > MAX_DATAGRAM:
+        raise MalformedMessageError(f"a datagram of {len(data)} bytes")
+    if b"<!DOCTYPE" in data.upper():
+        # Entity definitions (expansion bombs, external entities) have no place in WS-Discovery.
+        raise MalformedMessageError("a DTD in the datagram")
     try:
-        root = ET.fromstring(data)  # noqa: S314 - expat neither fetches nor expands external entities
+        root = ET.fromstring(data)  # noqa: S314 - no DTD can reach here (checked above)
     except ET.ParseError as err:
         raise MalformedMessageError(f"not XML: {err}") from None
     if _local(root.tag) != "Envelope":
-        raise MalformedMessageError(f"not a SOAP envelope: <{_local(root.tag)}>")
+        raise MalformedMessageError(f"not a SOAP envelope: <{_local(root.tag)[:40]}>")
     body = _child(root, "Body")
     if body is None or len(body) == 0:
         raise MalformedMessageError("a SOAP envelope without a body")
     content = body[0]
     kind = _local(content.tag)
-    if kind == "ProbeMatches":
+    if kind in ("ProbeMatches", "ProbeMatch"):
         header = _child(root, "Header")
         relates = _text(_child(header, "RelatesTo")) if header is not None else None
-        matches = tuple(_endpoint(match) for match in content if _local(match.tag) == "ProbeMatch")
-        return ProbeMatches(relates_to=relates, endpoints=matches)
+        # Some cameras put their ProbeMatch elements straight in the Body.
+        container = body if kind == "ProbeMatch" else content
+        matches = [match for match in container if _local(match.tag) == "ProbeMatch"]
+        endpoints = tuple(_endpoint(match) for match in matches[:MAX_ENDPOINTS])
+        return ProbeMatches(relates_to=relates, endpoints=endpoints)
     if kind == "Hello":
         return Hello(endpoint=_endpoint(content))
     if kind == "Bye":
@@ -138,14 +156,18 @@ def _text(element: ET.Element | None) -> str | None:
     return element.text.strip()
 
 
-def _tokens(element: ET.Element | None) -> tuple[str, ...] | None:
-    text = _text(element)
-    return None if text is None and element is None else tuple((text or "").split())
+def _tokens(element: ET.Element | None, limit: int) -> tuple[str, ...] | None:
+    """Whitespace-separated tokens (newlines and runs of spaces included), deduplicated in order,
+    at most ``limit`` of them and none longer than ``MAX_TOKEN``; None when the element is absent."""
+    if element is None:
+        return None
+    tokens = [t for t in (element.text or "").split() if len(t) <= MAX_TOKEN]
+    return tuple(dict.fromkeys(tokens))[:limit]
 
 
 def _endpoint_uuid(element: ET.Element) -> str:
     address = _text(_child(_child(element, "EndpointReference"), "Address"))
-    if not address:
+    if not address or len(address) > MAX_TOKEN:
         raise MalformedMessageError(f"<{_local(element.tag)}> without an EndpointReference address")
     return device_uuid(address)
 
@@ -153,7 +175,7 @@ def _endpoint_uuid(element: ET.Element) -> str:
 def _endpoint(element: ET.Element) -> Endpoint:
     return Endpoint(
         uuid=_endpoint_uuid(element),
-        xaddrs=_tokens(_child(element, "XAddrs")) or (),
-        scopes=_tokens(_child(element, "Scopes")),
-        types=_tokens(_child(element, "Types")),
+        xaddrs=_tokens(_child(element, "XAddrs"), MAX_XADDRS) or (),
+        scopes=_tokens(_child(element, "Scopes"), MAX_SCOPES),
+        types=_tokens(_child(element, "Types"), MAX_SCOPES),
     )

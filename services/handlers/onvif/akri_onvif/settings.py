@@ -18,11 +18,16 @@ class OnvifSettings:
     probe_interval_seconds: float = DEFAULT_PROBE_INTERVAL_SECONDS
     call_timeout_seconds: float = DEFAULT_CALL_TIMEOUT_SECONDS
     max_concurrent_calls: int = DEFAULT_MAX_CONCURRENT_CALLS
+    #: Loopback and link-local XAddrs are refused unless this is set (see ``xaddrs``).
+    allow_local_xaddrs: bool = False
+    #: ``/metrics`` (the not-listed reasons counter) on this port; 0 serves none.
+    metrics_port: int = 0
 
     @classmethod
     def from_environment(cls, env: Mapping[str, str]) -> OnvifSettings:
-        """Reads ``ONVIF_PROBE_INTERVAL_SECONDS``, ``ONVIF_CALL_TIMEOUT_SECONDS`` and
-        ``ONVIF_MAX_CONCURRENT_CALLS``; raises ``SettingsError`` naming the variable."""
+        """Reads ``ONVIF_PROBE_INTERVAL_SECONDS``, ``ONVIF_CALL_TIMEOUT_SECONDS``,
+        ``ONVIF_MAX_CONCURRENT_CALLS``, ``ONVIF_ALLOW_LOCAL_XADDRS`` and ``METRICS_PORT``; raises
+        ``SettingsError`` naming the variable."""
         read = Environment(env)
         return cls(
             probe_interval_seconds=_seconds(
@@ -34,6 +39,8 @@ class OnvifSettings:
             max_concurrent_calls=read.integer(
                 "ONVIF_MAX_CONCURRENT_CALLS", DEFAULT_MAX_CONCURRENT_CALLS, minimum=1, maximum=1024
             ),
+            allow_local_xaddrs=read.boolean("ONVIF_ALLOW_LOCAL_XADDRS", False),
+            metrics_port=read.integer("METRICS_PORT", 0),
         )
 
 
