@@ -16,13 +16,14 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import cast
 
 import structlog
 
 from akri_common.k8s.client import connect
 from akri_common.k8s.errors import ApiError, GoneError, NotFoundError
 from akri_common.k8s.objects import CONFIGURATION, JsonObject, Objects
-from akri_common.logging import configure
+from akri_common.logging import Format, configure
 from akri_common.settings import Environment, SettingsError
 
 log = structlog.get_logger(__name__)
@@ -125,22 +126,22 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)  # fmt: skip
         return EXIT_BAD_SETTINGS
     read = Environment(os.environ)
-    try:
-        log_format = read.string("LOG_FORMAT", "auto")
-        if log_format not in ("auto", "json", "console"):
-            raise SettingsError("LOG_FORMAT", log_format, "expected auto, json or console")
-    except SettingsError as err:
-        print(f"akri cleanup: {err}", file=sys.stderr)
+    log_format = read.string("LOG_FORMAT", "auto")
+    if log_format not in ("auto", "json", "console"):
+        error = SettingsError("LOG_FORMAT", log_format, "expected auto, json or console")
+        print(f"akri cleanup: {error}", file=sys.stderr)
         return EXIT_BAD_SETTINGS
-    configure(level=read.string("LOG_LEVEL", "info"), fmt=log_format)  # type: ignore[arg-type]
+    configure(level=read.string("LOG_LEVEL", "info"), fmt=cast(Format, log_format))
     kubeconfig = read.optional("KUBECONFIG")
     try:
         return asyncio.run(_run(Path(kubeconfig) if kubeconfig else None, timeout=args.timeout))
     except CleanupTimeoutError as err:
-        log.error("cleanup_incomplete", error=str(err), left=err.left[:50])
+        structlog.get_logger(__name__).error(
+            "cleanup_incomplete", error=str(err), left=err.left[:50]
+        )
         return EXIT_LEFT
     except ApiError as err:
-        log.error("cleanup_failed", error=str(err))
+        structlog.get_logger(__name__).error("cleanup_failed", error=str(err))
         return EXIT_LEFT if err.retryable else EXIT_BAD_SETTINGS
 
 
