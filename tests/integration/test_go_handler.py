@@ -146,3 +146,14 @@ async def test_go_handler_refuses_bad_details_naming_the_field(
             await stream.read()
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert named in (caught.value.details() or "")
+
+
+def test_go_handler_is_formatted_vetted_and_its_unit_tests_pass() -> None:
+    result = subprocess.run(
+        ["bash", str(GO_DIR / "build.sh"), "check"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -4,6 +4,7 @@
 #   bash examples/handlers/go/build.sh            build a static binary (CGO_ENABLED=0) into
 #                                                 examples/handlers/go/bin/names-discovery-handler
 #   bash examples/handlers/go/build.sh --out PATH build it to PATH instead
+#   bash examples/handlers/go/build.sh check      gofmt, go vet and the unit tests
 #   bash examples/handlers/go/build.sh generate   regenerate v0/*.pb.go from
 #                                                 proto/akri_proto/discovery/v0/discovery.proto
 #                                                 (grpc_tools.protoc from .venv, protoc-gen-go and
@@ -60,8 +61,17 @@ build() {
 	log "built $out"
 }
 
+check() {
+	local unformatted
+	unformatted="$(cd "$HERE" && gofmt -l $(ls *.go))"
+	[[ -z "$unformatted" ]] || { log "not gofmt-formatted: $unformatted"; exit 1; }
+	(cd "$HERE" && GOFLAGS="-mod=readonly -buildvcs=false" go vet ./... && \
+		GOFLAGS="-mod=readonly -buildvcs=false" go test ./...)
+}
+
 case "${1:-}" in
 generate) generate ;;
+check) check ;;
 --out) build "$(realpath -m "${2:?--out needs a path}")" ;;
 "") build "$HERE/bin/names-discovery-handler" ;;
 *) log "unknown argument: $1"; exit 2 ;;
