@@ -157,3 +157,14 @@ def test_go_handler_is_formatted_vetted_and_its_unit_tests_pass() -> None:
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_go_protocol_code_matches_the_proto() -> None:
+    result = subprocess.run(
+        ["bash", str(GO_DIR / "build.sh"), "generate", "--check"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -8,7 +8,8 @@
 #   bash examples/handlers/go/build.sh generate   regenerate v0/*.pb.go from
 #                                                 proto/akri_proto/discovery/v0/discovery.proto
 #                                                 (grpc_tools.protoc from .venv, protoc-gen-go and
-#                                                 protoc-gen-go-grpc built from the Go module proxy)
+#                                                 protoc-gen-go-grpc built from the Go module proxy;
+#                                                 `generate --check` only compares)
 #
 # Module and build caches live outside the tree and are shared with the testbed build:
 # ${AKRI_TESTBED_CACHE:-$HOME/.cache/akri-testbed}/{go-mod,go-build}; the protoc plugins go to
@@ -30,6 +31,7 @@ MODULE=github.com/akri-py/akri-py/examples/handlers/go
 log() { printf '[go-handler] %s\n' "$*" >&2; }
 
 generate() {
+	local check_only="${1:-false}"
 	local tools="$CACHE_ROOT/go-tools/protoc-gen-go-$PROTOC_GEN_GO_VERSION-grpc-$PROTOC_GEN_GO_GRPC_VERSION"
 	if [[ ! -x "$tools/protoc-gen-go" || ! -x "$tools/protoc-gen-go-grpc" ]]; then
 		log "building protoc-gen-go $PROTOC_GEN_GO_VERSION and protoc-gen-go-grpc $PROTOC_GEN_GO_GRPC_VERSION"
@@ -41,15 +43,25 @@ generate() {
 	fi
 	local proto=akri_proto/discovery/v0/discovery.proto
 	local mapping="M$proto=$MODULE/v0;v0"
+	local out
+	out="$(mktemp -d)"
+	trap 'rm -rf "$out"' RETURN
 	"$ROOT/.venv/bin/python" -m grpc_tools.protoc -I "$ROOT/proto" \
 		--plugin=protoc-gen-go="$tools/protoc-gen-go" \
 		--plugin=protoc-gen-go-grpc="$tools/protoc-gen-go-grpc" \
-		--go_out="$HERE/v0" --go_opt=paths=source_relative --go_opt="$mapping" \
-		--go-grpc_out="$HERE/v0" --go-grpc_opt=paths=source_relative --go-grpc_opt="$mapping" \
+		--go_out="$out" --go_opt=paths=source_relative --go_opt="$mapping" \
+		--go-grpc_out="$out" --go-grpc_opt=paths=source_relative --go-grpc_opt="$mapping" \
 		"$ROOT/proto/$proto"
-	# paths=source_relative writes under the proto's own directories; keep the files flat in v0/.
-	mv "$HERE/v0/akri_proto/discovery/v0/"*.go "$HERE/v0/"
-	rm -r "$HERE/v0/akri_proto"
+	# paths=source_relative writes under the proto's own directories; the files live flat in v0/.
+	if [[ "$check_only" == true ]]; then
+		diff -r "$out/akri_proto/discovery/v0" "$HERE/v0" >&2 || {
+			log "v0/ is stale: run bash examples/handlers/go/build.sh generate"
+			exit 1
+		}
+		log "v0/ matches the .proto"
+		return
+	fi
+	cp "$out/akri_proto/discovery/v0/"*.go "$HERE/v0/"
 	log "generated $(cd "$HERE" && ls v0/*.go | tr '\n' ' ')"
 }
 
@@ -70,7 +82,7 @@ check() {
 }
 
 case "${1:-}" in
-generate) generate ;;
+generate) [[ "${2:-}" == --check ]] && generate true || generate ;;
 check) check ;;
 --out) build "$(realpath -m "${2:?--out needs a path}")" ;;
 "") build "$HERE/bin/names-discovery-handler" ;;
