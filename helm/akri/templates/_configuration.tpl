@@ -36,8 +36,8 @@ spec:
       containers:
       - name: {{ $c.name }}-broker
         image: {{ printf "%s:%s" $pod.image.repository (toString $pod.image.tag) | quote }}
-        {{- include "akri.pullPolicy" $pod.image | nindent 8 }}
-        {{- include "akri.brokerEnv" $pod | nindent 8 }}
+        {{- with (include "akri.pullPolicy" $pod.image | trim) }}{{ . | nindent 8 }}{{- end }}
+        {{- with (include "akri.brokerEnv" $pod | trim) }}{{ . | nindent 8 }}{{- end }}
         {{- $security := $pod.securityContext | default .defaultSecurityContext }}
         {{- with $security }}
         securityContext:
@@ -55,7 +55,7 @@ spec:
       volumes:
         {{- toYaml . | nindent 8 }}
       {{- end }}
-      {{- include "akri.imagePullSecrets" $root | nindent 6 }}
+      {{- with (include "akri.imagePullSecrets" $root | trim) }}{{ . | nindent 6 }}{{- end }}
     {{- else }}
     brokerJobSpec:
       template:
@@ -63,12 +63,12 @@ spec:
           containers:
           - name: {{ $c.name }}-broker
             image: {{ printf "%s:%s" $job.image.repository (toString $job.image.tag) | quote }}
-            {{- include "akri.pullPolicy" $job.image | nindent 12 }}
+            {{- with (include "akri.pullPolicy" $job.image | trim) }}{{ . | nindent 12 }}{{- end }}
             {{- with $job.command }}
             command:
               {{- toYaml . | nindent 14 }}
             {{- end }}
-            {{- include "akri.brokerEnv" $job | nindent 12 }}
+            {{- with (include "akri.brokerEnv" $job | trim) }}{{ . | nindent 12 }}{{- end }}
             {{- with $job.securityContext }}
             securityContext:
               {{- toYaml . | nindent 14 }}
@@ -86,7 +86,7 @@ spec:
             {{- toYaml . | nindent 12 }}
           {{- end }}
           restartPolicy: {{ $job.restartPolicy }}
-          {{- include "akri.imagePullSecrets" $root | nindent 10 }}
+          {{- with (include "akri.imagePullSecrets" $root | trim) }}{{ . | nindent 10 }}{{- end }}
       backoffLimit: {{ $job.backoffLimit }}
       parallelism: {{ $job.parallelism }}
       completions: {{ $job.completions }}

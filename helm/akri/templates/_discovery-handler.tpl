@@ -33,15 +33,15 @@ spec:
       dnsPolicy: ClusterFirstWithHostNet
       {{- end }}
       {{- include "akri.nodeSelector" (dict "selectors" $d.nodeSelectors) | nindent 6 }}
-      {{- include "akri.tolerations" (dict "tolerations" $d.tolerations) | nindent 6 }}
-      {{- include "akri.priorityClassName" $d.priorityClassName | nindent 6 }}
-      {{- include "akri.imagePullSecrets" $root | nindent 6 }}
+      {{- with (include "akri.tolerations" (dict "tolerations" $d.tolerations) | trim) }}{{ . | nindent 6 }}{{- end }}
+      {{- with (include "akri.priorityClassName" $d.priorityClassName | trim) }}{{ . | nindent 6 }}{{- end }}
+      {{- with (include "akri.imagePullSecrets" $root | trim) }}{{ . | nindent 6 }}{{- end }}
       automountServiceAccountToken: false
       terminationGracePeriodSeconds: 10
       containers:
       - name: {{ .name }}
         image: {{ .image }}
-        {{- include "akri.pullPolicy" $d.image | nindent 8 }}
+        {{- with (include "akri.pullPolicy" $d.image | trim) }}{{ . | nindent 8 }}{{- end }}
         {{- with $d.command }}
         command:
           {{- toYaml . | nindent 10 }}
