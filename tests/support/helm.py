@@ -31,7 +31,13 @@ def helm_binary() -> Path:
     return locate(build=False)["helm"]
 
 
-def _run(args: Sequence[str], values: Sequence[Mapping[str, Any] | Path]) -> str:
+def _run(
+    args: Sequence[str],
+    values: Sequence[Mapping[str, Any] | Path],
+    *,
+    kubeconfig: Path | None = None,
+    timeout: float = 120,
+) -> str:
     with tempfile.TemporaryDirectory(prefix="akri-helm-") as tmp:
         files: list[str] = []
         for i, item in enumerate(values):
@@ -41,13 +47,16 @@ def _run(args: Sequence[str], values: Sequence[Mapping[str, Any] | Path]) -> str
                 path = Path(tmp) / f"values-{i}.yaml"
                 path.write_text(yaml.safe_dump(dict(item)))
                 files += ["-f", str(path)]
+        env = {"HOME": tmp, "PATH": "/usr/bin:/bin", "HELM_CACHE_HOME": tmp}
+        if kubeconfig is not None:
+            env["KUBECONFIG"] = str(kubeconfig)
         result = subprocess.run(
             [str(helm_binary()), *args, *files],
             capture_output=True,
             text=True,
-            timeout=120,
+            timeout=timeout,
             check=False,
-            env={"HOME": tmp, "PATH": "/usr/bin:/bin", "HELM_CACHE_HOME": tmp},
+            env=env,
         )
     if result.returncode != 0:
         raise HelmFailedError(f"helm {args[0]}", result.stderr + result.stdout)
@@ -70,3 +79,10 @@ def render(
 def of_kind(manifests: Sequence[dict[str, Any]], kind: str) -> dict[str, dict[str, Any]]:
     """The rendered objects of ``kind`` by name."""
     return {m["metadata"]["name"]: m for m in manifests if m.get("kind") == kind}
+
+
+def run_on_cluster(
+    kubeconfig: Path, *args: str, values: Sequence[Mapping[str, Any] | Path] = ()
+) -> str:
+    """``helm <args>`` against the cluster of ``kubeconfig`` (install, upgrade, uninstall...)."""
+    return _run(args, values, kubeconfig=kubeconfig, timeout=300)
