@@ -210,3 +210,35 @@ async def test_cleanup_without_configurations_is_done_at_once(
         python=sys.executable,
     )
     assert await hook.proc.wait() == 0, hook.log()
+
+
+async def test_cleanup_names_the_configurations_left_at_its_deadline(
+    testbed: Cluster, objects: Objects, processes: ProcessGroup
+) -> None:
+    namespace = f"t-stuck-{uuid.uuid4().hex[:8]}"
+    await kube.create_namespace(objects, namespace)
+    body = kube.configuration("held", namespace, "foo")
+    body["metadata"]["finalizers"] = ["a-node-without-an-agent"]
+    await objects.create(CONFIGURATION, body)
+    try:
+        hook = await processes.start(
+            "akri_controller.cleanup",
+            "--timeout", "2",
+            env={**JSON_LOGS, "KUBECONFIG": str(testbed.kubeconfig)},
+            name="cleanup",
+        )  # fmt: skip
+        assert await hook.proc.wait() == 1, hook.log()
+        assert f"{namespace}/held" in hook.log()
+        assert '"cleanup_incomplete"' in hook.log()
+    finally:
+        await objects.merge_patch(
+            CONFIGURATION, {"metadata": {"finalizers": None}}, namespace=namespace, name="held"
+        )
+        with contextlib.suppress(NotFoundError):
+            await objects.delete(CONFIGURATION, namespace=namespace, name="held")
+
+
+async def test_cleanup_refuses_a_bad_timeout(processes: ProcessGroup) -> None:
+    hook = await processes.start("akri_controller.cleanup", "--timeout", "0", name="cleanup")
+    assert await hook.proc.wait() == 2
+    assert "--timeout" in hook.log()

@@ -79,12 +79,18 @@ spec:
         volumeMounts:
         - name: discovery-handlers
           mountPath: {{ include "akri.handlersDirectory" $root }}
+        # A writable /tmp under a read-only root (debugEcho's availability file lives there).
+        - name: tmp
+          mountPath: /tmp
         {{- if .udev }}
         - name: udev
           mountPath: /run/udev
           readOnly: true
         {{- end }}
       volumes:
+      - name: tmp
+        emptyDir:
+          sizeLimit: 16Mi
       - name: discovery-handlers
         hostPath:
           path: {{ $root.Values.agent.host.discoveryHandlers | quote }}
