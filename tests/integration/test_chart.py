@@ -380,3 +380,17 @@ async def test_rendered_configurations_are_accepted_by_the_crds_and_our_webhook(
         )
         assert proc.returncode == 0, f"{name}: {err.decode()}"
         assert b"serverside-applied (server dry run)" in out, out
+
+
+@pytest.mark.parametrize(
+    ("values", "named"),
+    [
+        ({"udev": {"configuration": {"enabled": True}}}, "udev.configuration.discoveryDetails.udevRules"),
+        ({"custom": {"configuration": {"enabled": True}}}, "custom.configuration.discoveryHandlerName"),
+        ({"custom": {"discovery": {"enabled": True}}}, "custom.discovery.image.repository"),
+    ],
+)  # fmt: skip
+def test_a_missing_required_value_is_named(values: dict[str, Any], named: str) -> None:
+    with pytest.raises(HelmFailedError) as failed:
+        render(values)
+    assert named in failed.value.message
