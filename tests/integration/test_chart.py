@@ -394,3 +394,27 @@ def test_a_missing_required_value_is_named(values: dict[str, Any], named: str) -
     with pytest.raises(HelmFailedError) as failed:
         render(values)
     assert named in failed.value.message
+
+
+async def test_every_rendered_object_is_accepted_by_the_api_server(
+    testbed: Cluster, objects: Objects, namespace: str
+) -> None:
+    """Server-side dry run of the whole chart, every protocol on (PodMonitors aside: their CRD
+    belongs to the Prometheus operator)."""
+    del objects  # the CRDs are installed
+    values = [v for k, v in sorted(PROTOCOLS.items()) if k != "prometheus"]
+    manifests = [m for m in render(*values, namespace=namespace) if m["kind"] != "PodMonitor"]
+    kinds = {m["kind"] for m in manifests}
+    assert {"DaemonSet", "Deployment", "Job", "Secret", "Service", "ServiceAccount"} <= kinds
+    assert {"ClusterRole", "ClusterRoleBinding", "ValidatingWebhookConfiguration"} <= kinds
+    kubectl = locate(build=False)["kubectl"]
+    proc = await asyncio.create_subprocess_exec(
+        str(kubectl), "--kubeconfig", str(testbed.kubeconfig), "apply",
+        "--dry-run=server", "--server-side", "--field-manager=akri-tests", "-f", "-",
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(proc.communicate(yaml.safe_dump_all(manifests).encode()), 60)
+    assert proc.returncode == 0, err.decode()
+    assert out.decode().count("(server dry run)") == len(manifests), out.decode()
