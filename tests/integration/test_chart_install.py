@@ -6,24 +6,31 @@ Configuration is created while the webhook cannot answer, because the chart exem
 (no call is made); the certificate tests run without any Configuration. The webhook's certificate
 is read back with ``lookup`` on every upgrade and kept; ``certificate.rotate`` makes a new one and
 trusts the old CA for that one release. Hooks are skipped (``--no-hooks``): the cleanup hook's image
-cannot run here; ``test_chart_rbac.py`` runs the cleanup itself.
+cannot run here; ``test_chart_rbac.py`` runs the cleanup itself. Last, our webhook process serves
+the chart's certificate and a client that trusts only the chart's caBundle and expects the
+Service's name (as the API server does) accepts it.
 """
 
 from __future__ import annotations
 
 import base64
 import contextlib
+import ssl
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from akri_testbed.cluster import Cluster
 
 from akri_common.k8s.errors import NotFoundError
 from akri_common.k8s.objects import CONFIGURATION, SECRET, Kind, Objects
-from tests.support.helm import CHART, HelmFailedError, run_on_cluster
+from tests.support.agents import free_port
+from tests.support.helm import CHART, HelmFailedError, of_kind, render, run_on_cluster
 from tests.support.kube import objects
+from tests.support.processes import ProcessGroup, wait_for
 
 __all__ = ["objects"]
 
@@ -129,3 +136,50 @@ async def test_the_webhook_certificate_is_kept_across_upgrades_and_rotated(
 
     run_on_cluster(helm, "uninstall", name, "-n", namespace, "--no-hooks", "--wait")
     await gone(objects, namespace)
+
+
+async def test_the_webhook_serves_the_chart_certificate_to_a_client_trusting_the_bundle(
+    testbed: Cluster, processes: ProcessGroup, tmp_path: Path
+) -> None:
+    """Our webhook process with the files the chart's Secret mounts: the API server's view
+    (trust the caBundle, expect the Service's name) accepts its TLS, and a review is answered."""
+    manifests = render()
+    data = of_kind(manifests, "Secret")[WEBHOOK]["data"]
+    vwc = of_kind(manifests, "ValidatingWebhookConfiguration")[WEBHOOK]
+    service_name = vwc["webhooks"][0]["name"]  # <name>.<namespace>.svc
+    for key in ("tls.crt", "tls.key"):
+        (tmp_path / key).write_bytes(base64.b64decode(data[key]))
+    port = free_port()
+    webhook = await processes.start(
+        "akri_webhook",
+        "--tls-crt-file", str(tmp_path / "tls.crt"), "--tls-key-file", str(tmp_path / "tls.key"),
+        "--port", str(port), "--host", "127.0.0.1",
+        env={"KUBECONFIG": str(testbed.kubeconfig), "METRICS_PORT": "0", "LOG_FORMAT": "json"},
+        name="webhook",
+    )  # fmt: skip
+    trust = ssl.create_default_context(
+        cadata=base64.b64decode(vwc["webhooks"][0]["clientConfig"]["caBundle"]).decode()
+    )
+
+    async def ready() -> bool:
+        assert webhook.proc.returncode is None, webhook.log()
+        try:
+            async with (
+                aiohttp.ClientSession() as session,
+                session.get(
+                    f"https://127.0.0.1:{port}/readyz", ssl=trust, server_hostname=service_name
+                ) as response,
+            ):
+                return response.status == 200
+        except aiohttp.ClientConnectorError:
+            return False
+
+    await wait_for(ready, timeout=30, what="the webhook with the chart's certificate", interval=0.2)
+    with pytest.raises(aiohttp.ClientConnectorCertificateError):
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(
+                f"https://127.0.0.1:{port}/healthz", ssl=trust, server_hostname="another.name.svc"
+            ),
+        ):
+            pass
