@@ -30,6 +30,7 @@ __all__ = ["objects"]
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "helm"
 UPSTREAM_EXAMPLES = sorted(DATA.glob("upstream-*.yaml"))
+OUR_EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "examples" / "helm").glob("*.yaml"))
 BROKER = {"repository": "akri-py/debug-echo-broker", "tag": "0.1.0"}
 
 #: One values file per protocol, each with its discovery handler and its Configuration.
@@ -100,6 +101,11 @@ def test_lint_passes_with_the_default_values() -> None:
 @pytest.mark.parametrize("protocol", sorted(PROTOCOLS))
 def test_lint_passes_with_each_protocol_enabled(protocol: str) -> None:
     lint(PROTOCOLS[protocol])
+
+
+@pytest.mark.parametrize("example", OUR_EXAMPLES, ids=lambda p: p.stem)
+def test_lint_passes_with_our_example_values(example: Path) -> None:
+    lint(example)
 
 
 @pytest.mark.parametrize("example", UPSTREAM_EXAMPLES, ids=lambda p: p.stem)
@@ -359,7 +365,11 @@ async def test_rendered_configurations_are_accepted_by_the_crds_and_our_webhook(
     testbed: Cluster, objects: Objects, namespace: str
 ) -> None:
     configurations: list[dict[str, Any]] = []
-    sources: list[dict[str, Any] | Path] = [*PROTOCOLS.values(), *UPSTREAM_EXAMPLES]
+    sources: list[dict[str, Any] | Path] = [
+        *PROTOCOLS.values(),
+        *UPSTREAM_EXAMPLES,
+        *OUR_EXAMPLES,
+    ]
     for values in sources:
         configurations += of_kind(render(values, namespace=namespace), "Configuration").values()
     assert len(configurations) >= 10
