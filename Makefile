@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PROTO_FILES := $(shell find proto/akri_proto -name '*.proto' | sort)
 HANDWRITTEN := services tests demo testbed/akri_testbed
 
-.PHONY: setup testbed proto crds lint typecheck contracts unit integration test bench demo clean
+.PHONY: setup testbed proto crds chart go-handler lint typecheck contracts unit integration test bench demo clean
 
 setup:
 	@bash scripts/setup.sh
@@ -21,6 +21,14 @@ proto: setup
 ## crds: regenerate the CRD YAML in helm/akri/crds from the Python schemas
 crds: setup
 	@$(PY) -m akri_common.crds.schema --out helm/akri/crds
+
+## chart: lint the Helm chart with the testbed's helm (its tests: tests/integration/test_chart*.py)
+chart: testbed
+	@"$$(bash testbed/build.sh --paths | sed -n 's/^helm=//p')" lint helm/akri --strict
+
+## go-handler: build the Go example discovery handler (static; `build.sh generate` regenerates v0/)
+go-handler:
+	@bash examples/handlers/go/build.sh
 
 lint: setup
 	$(VENV)/bin/ruff check $(HANDWRITTEN) proto/akri_proto/generate.py

@@ -73,13 +73,17 @@ class ProcessGroup:
         ``python`` defaults to the test's interpreter; benchmarks pass the runtime-only one.
         """
         label = name or module.rsplit(".", 1)[-1]
+        return await self.start_command([python, "-m", module, *args], env=env, name=label)
+
+    async def start_command(
+        self, argv: list[str], *, env: Mapping[str, str] | None = None, name: str
+    ) -> Child:
+        """Runs any program (a handler in another language, say) like ``start`` runs ours."""
+        label = name
         log_path = self._logs / f"{len(self._children) + 1:02d}-{label}.log"
         with log_path.open("wb") as log:
             proc = await asyncio.create_subprocess_exec(
-                python,
-                "-m",
-                module,
-                *args,
+                *argv,
                 env={**os.environ, **(env or {})},
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.PIPE,
