@@ -137,8 +137,8 @@ async def main(specs: list[ServerSpec]) -> None:
                 await item.set(int(command["value"]))
                 emit("set", name=item.spec.name, value=item.value)
     finally:
-        for item in hosted.values():
-            await item.stop()
+        # All at once: the test's teardown waits for this.
+        await asyncio.gather(*(item.stop() for item in hosted.values()))
 
 
 if __name__ == "__main__":
