@@ -7,6 +7,7 @@ real ``Discover`` stream; the servers, and the LDS they register with, run in a 
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -80,17 +81,21 @@ async def test_lds_lists_registered_servers_and_exclude_filter_removes_one(lab: 
 
 
 async def test_a_discovery_url_pointing_at_a_server_finds_that_server(lab: OpcuaLab) -> None:
-    async with serve_for_test(OpcuaHandler(settings=SETTINGS)) as served:
-        async with served.discover(details(TEST.url)) as stream:
-            devices = await stream.wait_for(lambda d: len(d) >= 1, within=10)
+    async with (
+        serve_for_test(OpcuaHandler(settings=SETTINGS)) as served,
+        served.discover(details(TEST.url)) as stream,
+    ):
+        devices = await stream.wait_for(lambda d: len(d) >= 1, within=10)
     assert ids(devices) == [TEST.url]
     assert devices[0].properties["OPCUA_APPLICATION_NAME"] == "Test Server"
 
 
 async def test_an_unresolvable_advertised_host_is_rebuilt_on_the_lds_host(lab: OpcuaLab) -> None:
-    async with serve_for_test(OpcuaHandler(settings=SETTINGS)) as served:
-        async with served.discover(details(LDS.url, include=["Hidden PLC"])) as stream:
-            (device,) = await stream.wait_for(lambda d: len(d) >= 1, within=15)
+    async with (
+        serve_for_test(OpcuaHandler(settings=SETTINGS)) as served,
+        served.discover(details(LDS.url, include=["Hidden PLC"])) as stream,
+    ):
+        (device,) = await stream.wait_for(lambda d: len(d) >= 1, within=15)
     rebuilt = lab.local_url("hidden")
     assert HIDDEN.url == f"opc.tcp://plc-7.invalid:{HIDDEN.port}/hidden/"
     assert device.id == rebuilt
@@ -105,20 +110,24 @@ async def test_a_stopped_server_goes_within_seconds_and_comes_back(
     # A slow re-read: only the dropped connection can explain a removal within the deadline.
     settings = OpcuaSettings(refresh_interval_seconds=30.0, call_timeout_seconds=1.0)
     urls = (LDS.url,) if through_lds else (LINE.url, TEST.url)
-    async with serve_for_test(OpcuaHandler(settings=settings)) as served:
-        async with served.discover(details(*urls, exclude=["Hidden PLC"])) as stream:
-            await stream.wait_for(lambda d: ids(d) == sorted([LINE.url, TEST.url]), within=10)
-            stopped = await lab.stop("line1")
-            await stream.wait_for(lambda d: ids(d) == [TEST.url], within=5)
-            gone = _now() - stopped
+    async with (
+        serve_for_test(OpcuaHandler(settings=settings)) as served,
+        served.discover(details(*urls, exclude=["Hidden PLC"])) as stream,
+    ):
+        await stream.wait_for(lambda d: ids(d) == sorted([LINE.url, TEST.url]), within=10)
+        stopped = await lab.stop("line1")
+        await stream.wait_for(lambda d: ids(d) == [TEST.url], within=5)
+        gone = time.monotonic() - stopped
     print(f"stopped server gone after {gone:.2f} s")
     # The LDS still lists it (asyncua does not unregister on stop): the handler checked it itself.
     settings = OpcuaSettings(refresh_interval_seconds=0.5, call_timeout_seconds=1.0)
-    async with serve_for_test(OpcuaHandler(settings=settings)) as served:
-        async with served.discover(details(*urls, exclude=["Hidden PLC"])) as stream:
-            await stream.wait_for(lambda d: ids(d) == [TEST.url], within=10)
-            await lab.start("line1")
-            await stream.wait_for(lambda d: ids(d) == sorted([LINE.url, TEST.url]), within=5)
+    async with (
+        serve_for_test(OpcuaHandler(settings=settings)) as served,
+        served.discover(details(*urls, exclude=["Hidden PLC"])) as stream,
+    ):
+        await stream.wait_for(lambda d: ids(d) == [TEST.url], within=10)
+        await lab.start("line1")
+        await stream.wait_for(lambda d: ids(d) == sorted([LINE.url, TEST.url]), within=5)
 
 
 @pytest.mark.parametrize(
@@ -133,15 +142,11 @@ async def test_a_stopped_server_goes_within_seconds_and_comes_back(
 async def test_bad_discovery_urls_are_invalid_argument_naming_the_field(
     text: str, field: str
 ) -> None:
-    async with serve_for_test(OpcuaHandler(settings=SETTINGS)) as served:
-        async with served.discover(text) as stream:
-            with pytest.raises(grpc.aio.AioRpcError) as caught:
-                await stream.next_list(within=5)
+    async with (
+        serve_for_test(OpcuaHandler(settings=SETTINGS)) as served,
+        served.discover(text) as stream,
+    ):
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await stream.next_list(within=5)
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert field in (caught.value.details() or "")
-
-
-def _now() -> float:
-    import time
-
-    return time.monotonic()

@@ -92,13 +92,15 @@ class OpcuaLab:
         return self._proc.pid
 
     async def _command(self, command: dict[str, Any], event: str) -> dict[str, Any]:
-        assert self._proc is not None and self._proc.stdin is not None
+        assert self._proc is not None
+        assert self._proc.stdin is not None
         self._proc.stdin.write(json.dumps(command).encode() + b"\n")
         await self._proc.stdin.drain()
         return await self._event(event, within=COMMAND_WITHIN)
 
     async def _event(self, event: str, *, within: float) -> dict[str, Any]:
-        assert self._proc is not None and self._proc.stdout is not None
+        assert self._proc is not None
+        assert self._proc.stdout is not None
         async with asyncio.timeout(within):
             while True:
                 line = await self._proc.stdout.readline()

@@ -24,7 +24,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from asyncua import Server, ua
+from asyncua import ua
+from asyncua.server.server import Server
 
 NAMESPACE = "urn:akri-py:tests"
 
@@ -76,7 +77,7 @@ class Hosted:
         index = await server.register_namespace(NAMESPACE)
         assert index == 2, index
         self.node = await server.nodes.objects.add_variable(
-            ua.NodeId(spec.variable, index),
+            ua.NodeId.from_string(f"ns={index};s={spec.variable}"),
             spec.variable,
             ua.Variant(self.value, ua.VariantType.Int32),
         )

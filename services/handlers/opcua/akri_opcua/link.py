@@ -21,7 +21,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from asyncua import Client, ua
+from asyncua import ua
+from asyncua.client.client import Client
+from asyncua.ua.uaerrors import UaError
 
 from akri_opcua.servers import Application, ApplicationKind, Endpoint
 
@@ -82,7 +84,7 @@ class Link:
         try:
             if self._open:
                 # CloseSecureChannel is sent without waiting for an answer (none comes).
-                with contextlib.suppress(OSError, ConnectionError, ua.UaError):
+                with contextlib.suppress(OSError, ConnectionError, UaError):
                     await client.close_secure_channel()
             client.disconnect_socket()
         finally:
@@ -111,7 +113,7 @@ class Link:
         except (OSError, ConnectionError) as err:
             await self.close()
             raise LinkError("unreachable", _short(err)) from None
-        except (ua.UaError, ValueError, AttributeError) as err:
+        except (UaError, ValueError, AttributeError) as err:
             # A service fault, or a reply asyncua could not decode.
             await self.close()
             raise LinkError("failed", _short(err)) from None
