@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
+from pathlib import Path
 
+import pytest
+import yaml
+
+from akri_common.crds.configuration import parse_configuration
 from akri_handler_sdk import InvalidDetailsError
 from akri_opcua.details import (
     DEFAULT_DISCOVERY_URL,
@@ -104,3 +108,11 @@ def test_a_long_bad_value_is_shortened_in_the_message() -> None:
     with pytest.raises(InvalidDetailsError) as caught:
         parse_details(f"opcuaDiscoveryMethod: {{standard: {{discoveryUrls: ['{url}']}}}}")
     assert len(str(caught.value)) < 200
+
+
+def test_the_example_configuration_parses() -> None:
+    path = Path(__file__).resolve().parents[2] / "examples" / "opcua-configuration.yaml"
+    configuration = parse_configuration(yaml.safe_load(path.read_text()))
+    assert configuration.discovery_handler.name == "opcua"
+    details = parse_details(configuration.discovery_handler.discovery_details)
+    assert details.discovery_urls == ("opc.tcp://opcua-lds.factory.svc:4840/",)
