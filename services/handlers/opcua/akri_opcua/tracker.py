@@ -31,6 +31,7 @@ from akri_common.devices import Device
 from akri_opcua.details import OpcuaDetails
 from akri_opcua.inventory import Found, device_list
 from akri_opcua.servers import (
+    OPC_TCP_PREFIX,
     Application,
     Endpoint,
     chosen_url,
@@ -113,7 +114,7 @@ class ServerTracker:
                     url = rebuilt_on(url, discovery_url)
                     log.debug("opcua_url_rebuilt", host=host, url=url, lds=discovery_url)
                 candidates.setdefault(url, Candidate(discovery_url, application, unresolved))
-        answers = await asyncio.gather(*(self._endpoints(url) for url in candidates))
+        answers = await asyncio.gather(*(self._liveness(url) for url in candidates))
         found = [
             Found(
                 url=url,
@@ -163,6 +164,14 @@ class ServerTracker:
             return None
         self._recovered(url, "GetEndpoints")
         return endpoints
+
+    async def _liveness(self, url: str) -> tuple[Endpoint, ...] | None:
+        """The endpoints of a live ``opc.tcp`` server (None when it does not answer). A server
+        known only by another transport (``https``, ``opc.wss``) is listed as upstream lists it,
+        unchecked and without endpoints."""
+        if not url.startswith(OPC_TCP_PREFIX):
+            return ()
+        return await self._endpoints(url)
 
     async def _resolves(self, host: str) -> bool:
         """Whether ``host`` resolves (IP literals always do); answers are kept for a while."""
