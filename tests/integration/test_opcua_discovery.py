@@ -9,18 +9,22 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import grpc
 import pytest
+import pytest_asyncio
 import yaml
 
-from akri_handler_sdk.testing import serve_for_test
+from akri_handler_sdk.testing import leftover_tasks, serve_for_test
 from akri_opcua import OpcuaHandler, OpcuaSettings
 from tests.integration.opcua_support.fixtures import lds, opcua_lab, server
 from tests.integration.opcua_support.lab import OpcuaLab
 
-pytestmark = pytest.mark.usefixtures("no_leftover_tasks")
+# One process of servers for the whole module (asyncua needs about 1.5 s to initialise each).
+pytestmark = [
+    pytest.mark.asyncio(loop_scope="module"),
+    pytest.mark.usefixtures("no_tasks_left"),
+]
 
 LDS = lds()
 LINE = server("line1", application_name="Line 1 PLC", registered_with=LDS)
@@ -46,9 +50,16 @@ def ids(devices: tuple[object, ...]) -> list[str]:
     return sorted(device.id for device in devices)  # type: ignore[attr-defined]
 
 
-@pytest.fixture
-async def lab(tmp_path: Path) -> AsyncIterator[OpcuaLab]:
-    async with opcua_lab([LDS, LINE, TEST, HIDDEN], tmp_path) as running:
+@pytest_asyncio.fixture(loop_scope="module")
+async def no_tasks_left() -> AsyncIterator[None]:
+    """The shared ``no_leftover_tasks``, in the module's loop (where the tests run)."""
+    yield
+    assert not leftover_tasks()
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def lab(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[OpcuaLab]:
+    async with opcua_lab([LDS, LINE, TEST, HIDDEN], tmp_path_factory.mktemp("opcua")) as running:
         yield running
 
 
