@@ -131,7 +131,7 @@ async def test_a_stopped_server_goes_within_seconds_and_comes_back(
         gone = time.monotonic() - stopped
     print(f"stopped server gone after {gone:.2f} s")
     # The LDS still lists it (asyncua does not unregister on stop): the handler checked it itself.
-    settings = OpcuaSettings(refresh_interval_seconds=0.5, call_timeout_seconds=1.0)
+    settings = OpcuaSettings()  # the default 1 s re-read
     async with (
         serve_for_test(OpcuaHandler(settings=settings)) as served,
         served.discover(details(*urls, exclude=["Hidden PLC"])) as stream,

@@ -44,9 +44,11 @@ class LinkError(Exception):
     """A connect or a call failed: ``kind`` is ``unreachable`` (no OPC UA exchange: refused,
     timed out, name not resolved) or ``failed`` (the server answered with an error)."""
 
-    def __init__(self, kind: str, detail: str) -> None:
+    def __init__(self, kind: str, detail: str, *, timed_out: bool = False) -> None:
         self.kind = kind
         self.detail = detail
+        #: No answer within the timeout: trying again at once would only double the wait.
+        self.timed_out = timed_out
         super().__init__(f"{kind}: {detail}")
 
 
@@ -95,8 +97,8 @@ class Link:
         reused = self._client is not None
         try:
             return await self._attempt(call)
-        except LinkError:
-            if not reused:
+        except LinkError as err:
+            if not reused or err.timed_out:
                 raise
         # The channel broke since the last call (the server restarted, or closed it): once more.
         return await self._attempt(call)
@@ -109,7 +111,9 @@ class Link:
                 return await call(self._client)
         except TimeoutError:
             await self.close()
-            raise LinkError("unreachable", f"no answer within {self.timeout:g} s") from None
+            raise LinkError(
+                "unreachable", f"no answer within {self.timeout:g} s", timed_out=True
+            ) from None
         except (OSError, ConnectionError) as err:
             await self.close()
             raise LinkError("unreachable", _short(err)) from None

@@ -35,6 +35,7 @@ from akri_opcua.servers import (
     Application,
     Endpoint,
     chosen_url,
+    distinct,
     host_of,
     rebuilt_if_unresolved,
     rebuilt_on,
@@ -97,7 +98,7 @@ class ServerTracker:
 
     async def round(self) -> tuple[Device, ...]:
         """One pass over every discovery URL and every server they list."""
-        urls = self.details.discovery_urls
+        urls = distinct(self.details.discovery_urls)
         listings = await asyncio.gather(*(self._find_servers(url) for url in urls))
         candidates: dict[str, Candidate] = {}
         for discovery_url, applications in zip(urls, listings, strict=True):
