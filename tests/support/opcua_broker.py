@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import Mapping
 
 import grpc
@@ -27,7 +28,11 @@ async def get_value(port: int, *, timeout: float = 2.0) -> tuple[int, str] | Non
 
 
 async def start_broker(
-    processes: ProcessGroup, env: Mapping[str, str], *, name: str = "opcua-broker"
+    processes: ProcessGroup,
+    env: Mapping[str, str],
+    *,
+    name: str = "opcua-broker",
+    python: str = sys.executable,
 ) -> tuple[Child, int]:
     """Starts ``python -m akri_opcua_broker`` with ``env`` (what a pod would get) on a free
     loopback port; returns it and the port once it serves."""
@@ -41,6 +46,7 @@ async def start_broker(
             "LOG_FORMAT": "json",
         },
         name=name,
+        python=python,
     )
 
     async def serving() -> bool:
