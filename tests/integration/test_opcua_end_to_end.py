@@ -106,7 +106,7 @@ async def test_a_shared_server_instance_on_two_nodes_and_brokers_read_its_value(
             "metadata": {"name": CONFIG, "namespace": setup.namespace},
             "spec": {
                 "discoveryHandler": {"name": "opcua", "discoveryDetails": yaml.safe_dump(details)},
-                "capacity": 1,
+                "capacity": 2,  # one slot per node: capacity counts across nodes
                 "brokerProperties": {"IDENTIFIER": "Pressure", "NAMESPACE_INDEX": "2"},
             },
         },
