@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import struct
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -117,8 +118,8 @@ class Link:
         except (OSError, ConnectionError) as err:
             await self.close()
             raise LinkError("unreachable", _short(err)) from None
-        except (UaError, ValueError, AttributeError) as err:
-            # A service fault, or a reply asyncua could not decode.
+        except (UaError, ValueError, EOFError, struct.error) as err:
+            # A service fault, or a reply asyncua could not decode (or that ended too soon).
             await self.close()
             raise LinkError("failed", _short(err)) from None
 
