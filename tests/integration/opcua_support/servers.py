@@ -22,10 +22,13 @@ import logging
 import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from asyncua import ua
+from asyncua.crypto.cert_gen import setup_self_signed_certificate
 from asyncua.server.server import Server
+from cryptography.x509.oid import ExtendedKeyUsageOID
 
 NAMESPACE = "urn:akri-py:tests"
 
@@ -43,6 +46,9 @@ class ServerSpec:
     variable: str = "FastUInt1"
     value: int = 0
     started: bool = True
+    #: Offer only Basic256Sha256 with SignAndEncrypt (a certificate made in ``certificates``).
+    secure: bool = False
+    certificates: str = ""
 
     @property
     def url(self) -> str:
@@ -68,7 +74,22 @@ class Hosted:
         server.set_server_name(spec.application_name or spec.name)
         await server.set_application_uri(spec.application_uri or f"urn:akri-py:tests:{spec.name}")
         server.product_uri = "urn:akri-py:tests:product"
-        server.set_security_policy([ua.SecurityPolicyType.NoSecurity])
+        if spec.secure:
+            directory = Path(spec.certificates)
+            key, certificate = directory / f"{spec.name}-key.pem", directory / f"{spec.name}.der"
+            await setup_self_signed_certificate(
+                key,
+                certificate,
+                spec.application_uri or f"urn:akri-py:tests:{spec.name}",
+                "localhost",
+                [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH],
+                {"commonName": spec.name},
+            )
+            await server.load_certificate(str(certificate))
+            await server.load_private_key(str(key))
+            server.set_security_policy([ua.SecurityPolicyType.Basic256Sha256_SignAndEncrypt])
+        else:
+            server.set_security_policy([ua.SecurityPolicyType.NoSecurity])
         server.application_type = (
             ua.ApplicationType.DiscoveryServer
             if spec.kind == "discovery"

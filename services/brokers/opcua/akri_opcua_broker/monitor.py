@@ -1,7 +1,7 @@
 """The broker's OPC UA side: a session with the Instance's server and a subscription to one node.
 
-``NodeMonitor.run`` connects (with security policy Basic256Sha256 and SignAndEncrypt when a client
-certificate and key are mounted, as upstream's chart can mount them, else policy None), reads the
+``NodeMonitor.run`` connects (with security policy Basic256Sha256 and SignAndEncrypt when given
+client credentials, else policy None), reads the
 node once, subscribes to its data changes and keeps the latest value. When the connection drops
 it connects again with capped exponential back-off; every connect is bounded by a timeout. The
 latest value is kept across reconnections and reported with whether the session is live.
@@ -13,23 +13,23 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import structlog
 from asyncua import ua
 from asyncua.client.client import Client
 from asyncua.crypto.security_policies import SecurityPolicyBasic256Sha256
+from asyncua.crypto.uacrypto import CertProperties
 from asyncua.ua.uaerrors import UaError
 
 from akri_common.backoff import delay
+from akri_opcua_broker.credentials import ClientCredentials
 from akri_opcua_broker.settings import BrokerSettings
 
 log = structlog.get_logger(__name__)
-logging.getLogger("asyncua").setLevel(logging.WARNING)
+# asyncua logs each lost connection as an error with a traceback; the monitor logs its own events.
+logging.getLogger("asyncua").setLevel(logging.CRITICAL)
 
-CLIENT_CERTIFICATE = "client_certificate"
-CLIENT_KEY = "client_key"
 _DETAIL_LIMIT = 160
 
 
@@ -44,8 +44,11 @@ class Reading:
 class NodeMonitor:
     """Keeps ``latest`` up to date with the monitored node for as long as ``run`` runs."""
 
-    def __init__(self, settings: BrokerSettings) -> None:
+    def __init__(
+        self, settings: BrokerSettings, *, credentials: ClientCredentials | None = None
+    ) -> None:
         self.settings = settings
+        self.credentials = credentials
         self.latest: Reading | None = None
         self.sessions = 0
         self.changed = asyncio.Event()
@@ -78,10 +81,10 @@ class NodeMonitor:
     async def _session(self) -> None:
         settings = self.settings
         client = Client(settings.server_url, timeout=settings.call_timeout_seconds)
-        await self._secure(client)
         lost = asyncio.Event()
         try:
             async with asyncio.timeout(settings.call_timeout_seconds * 2):
+                await self._secure(client)  # asks the server for its certificate first
                 await client.connect()
             protocol = client.uaclient.protocol
             if protocol is not None:
@@ -109,17 +112,15 @@ class NodeMonitor:
                     await client.disconnect()
 
     async def _secure(self, client: Any) -> None:
-        directory: Path = self.settings.certificates
-        certificate, key = directory / CLIENT_CERTIFICATE, directory / CLIENT_KEY
-        if not (certificate.is_file() and key.is_file()):
+        credentials = self.credentials
+        if credentials is None:
             return
         await client.set_security(
             SecurityPolicyBasic256Sha256,
-            certificate=str(certificate),
-            private_key=str(key),
+            certificate=CertProperties(credentials.certificate_der),
+            private_key=CertProperties(credentials.key_der),  # bytes: read as DER
             mode=ua.MessageSecurityMode.SignAndEncrypt,
         )
-        log.info("opcua_security", policy="Basic256Sha256", mode="SignAndEncrypt")
 
 
 def _short(err: BaseException) -> str:
