@@ -12,6 +12,7 @@ from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from akri_proto import generate
 from akri_proto.deviceplugin.v1beta1 import api_pb2 as deviceplugin
 from akri_proto.discovery.v0 import discovery_pb2 as discovery
+from akri_proto.opcua_node import opcua_node_pb2 as opcua_node
 from akri_proto.podresources.v1 import api_pb2 as podresources
 
 
@@ -38,6 +39,7 @@ def _method_paths(module: ModuleType) -> set[str]:
         (podresources, "/v1.PodResourcesLister/List"),
         (podresources, "/v1.PodResourcesLister/GetAllocatableResources"),
         (podresources, "/v1.PodResourcesLister/Get"),
+        (opcua_node, "/OpcuaNode.OpcuaNode/GetValue"),
     ],
 )
 def test_wire_paths(module: ModuleType, path: str) -> None:
@@ -143,6 +145,11 @@ KUBELET_FIELDS: dict[tuple[ModuleType, str], dict[str, tuple[int, str, bool]]] =
         "cdi_devices": (5, "message", True),
     },
     (deviceplugin, "CDIDevice"): {"name": (1, "string", False)},
+    (opcua_node, "ValueRequest"): {},
+    (opcua_node, "ValueResponse"): {
+        "value": (1, "int32", False),
+        "opcua_server": (2, "string", False),
+    },
     (podresources, "ListPodResourcesResponse"): {"pod_resources": (1, "message", True)},
     (podresources, "ContainerDevices"): {
         "resource_name": (1, "string", False),
