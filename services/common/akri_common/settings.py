@@ -69,3 +69,12 @@ class Environment:
         if not minimum <= number <= maximum:
             raise SettingsError(name, value, f"expected a number from {minimum} to {maximum}")
         return number
+
+
+def require_cluster_access(env: Mapping[str, str]) -> None:
+    """Raises ``SettingsError`` naming ``KUBECONFIG`` when there is no way to reach the API server:
+    no kubeconfig and no in-cluster service (``KUBERNETES_SERVICE_HOST``, set by the kubelet)."""
+    if not env.get("KUBECONFIG") and not env.get("KUBERNETES_SERVICE_HOST"):
+        raise SettingsError(
+            "KUBECONFIG", None, "is required outside a cluster (KUBERNETES_SERVICE_HOST is unset)"
+        )

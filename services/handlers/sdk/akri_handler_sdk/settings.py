@@ -9,10 +9,19 @@ from typing import cast
 
 from akri_common.logging import Format
 from akri_common.settings import Environment, SettingsError
+from akri_common.usage import COMMON, Variable
 
 #: Upstream's fixed port for NETWORK endpoints (``DISCOVERY_PORT``).
 DEFAULT_DISCOVERY_PORT = 10000
 _FORMATS = ("auto", "json", "console")
+
+#: What every handler reads (for ``--help``).
+VARIABLES: tuple[Variable, ...] = (
+    ("DISCOVERY_HANDLERS_DIRECTORY", "required: where the agent's registration socket is"),
+    ("POD_IP", "serve on TCP at this address instead of a Unix socket"),
+    ("DISCOVERY_HANDLER_PORT", f"the TCP port with POD_IP (default {DEFAULT_DISCOVERY_PORT})"),
+    *COMMON,
+)
 
 
 @dataclass(frozen=True)
