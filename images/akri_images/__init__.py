@@ -5,7 +5,7 @@
 is ``make images``.
 """
 
-from akri_images.build import ImageArchive, ImagesNotBuilt, build_images, locate
+from akri_images.build import ImageArchive, ImagesNotBuiltError, build_images, locate
 from akri_images.catalog import IMAGES, ImageSpec
 
-__all__ = ["IMAGES", "ImageArchive", "ImageSpec", "ImagesNotBuilt", "build_images", "locate"]
+__all__ = ["IMAGES", "ImageArchive", "ImageSpec", "ImagesNotBuiltError", "build_images", "locate"]

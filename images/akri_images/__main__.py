@@ -8,8 +8,8 @@ import sys
 
 from akri_images.app import AppBuildError
 from akri_images.base import BaseBuildError
-from akri_images.build import ImagesNotBuilt, build_images, describe, locate
-from akri_images.catalog import IMAGES, UnknownImage
+from akri_images.build import ImagesNotBuiltError, build_images, describe, locate
+from akri_images.catalog import IMAGES, UnknownImageError
 from akri_images.containerfile import render
 
 
@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps({k: describe(v) for k, v in found.items()}, indent=2))
         else:
             sys.stdout.write(render())
-    except (UnknownImage, ImagesNotBuilt, BaseBuildError, AppBuildError) as err:
+    except (UnknownImageError, ImagesNotBuiltError, BaseBuildError, AppBuildError) as err:
         print(f"akri_images: {err}", file=sys.stderr)
         return 1
     return 0

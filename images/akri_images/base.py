@@ -121,8 +121,7 @@ def ensure(cache: Path, *, log: Callable[[str], None] = print) -> BaseLayer:
                 rootfs,
                 work / "layer.tar.gz",
                 keep_owners=True,
-                skip=lambda name: name.split("/", 1)[0] in {"dev", "proc", "sys"}
-                and "/" in name,
+                skip=lambda name: name.split("/", 1)[0] in {"dev", "proc", "sys"} and "/" in name,
             )
         layer.save(work / "layer.json")
         shutil.rmtree(rootfs)

@@ -42,7 +42,7 @@ from akri_images.oci import RuntimeConfig, write_archive
 MiB = 1024 * 1024
 
 
-class ImagesNotBuilt(LookupError):
+class ImagesNotBuiltError(LookupError):
     """``locate()`` found no current archive for some images: run ``make images``."""
 
     def __init__(self, names: Sequence[str]) -> None:
@@ -166,7 +166,7 @@ def _locked() -> Iterator[None]:
 def locate(build: bool = False) -> dict[str, ImageArchive]:
     """Every image's current archive, by name; with ``build``, builds what is missing first.
 
-    Raises ``ImagesNotBuilt`` (naming the images) when ``build`` is false and some archive is
+    Raises ``ImagesNotBuiltError`` (naming the images) when ``build`` is false and some archive is
     missing or older than the sources.
     """
     if build:
@@ -185,13 +185,11 @@ def locate(build: bool = False) -> dict[str, ImageArchive]:
         else:
             found[spec.name] = current
     if missing:
-        raise ImagesNotBuilt(missing)
+        raise ImagesNotBuiltError(missing)
     return found
 
 
-def build_images(
-    names: Sequence[str], *, log: Callable[[str], None] = print
-) -> list[ImageArchive]:
+def build_images(names: Sequence[str], *, log: Callable[[str], None] = print) -> list[ImageArchive]:
     """Builds the named images (all when empty), reusing every cached layer and archive."""
     app.check_python()
     specs = select(tuple(names))

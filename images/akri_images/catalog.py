@@ -138,7 +138,7 @@ IMAGES: tuple[ImageSpec, ...] = (
 BY_NAME: dict[str, ImageSpec] = {spec.name: spec for spec in IMAGES}
 
 
-class UnknownImage(ValueError):
+class UnknownImageError(ValueError):
     """A name that no ``ImageSpec`` has."""
 
     def __init__(self, name: str) -> None:
@@ -149,6 +149,6 @@ def select(names: list[str] | tuple[str, ...]) -> tuple[ImageSpec, ...]:
     """The specs for ``names`` (all when empty), in table order."""
     for name in names:
         if name not in BY_NAME:
-            raise UnknownImage(name)
+            raise UnknownImageError(name)
     wanted = set(names)
     return tuple(spec for spec in IMAGES if not wanted or spec.name in wanted)

@@ -69,7 +69,9 @@ class _Hashing:
         self.inner.flush()
 
 
-def _walk(directory: Path, skip: Callable[[str], bool], prefix: str = "") -> Iterator[tuple[str, Path]]:
+def _walk(
+    directory: Path, skip: Callable[[str], bool], prefix: str = ""
+) -> Iterator[tuple[str, Path]]:
     """(archive name, path) for every entry under ``directory``, depth first, names sorted."""
     for entry in sorted(os.scandir(directory), key=lambda e: e.name):
         name = f"{prefix}{entry.name}"

@@ -57,7 +57,9 @@ def _shared_base_cache() -> Path:
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, ImageArchive]]]:
+def built(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[str, dict[str, ImageArchive]]]:
     reuse = os.environ.get("AKRI_IMAGES_TEST_CACHE")
     cache = Path(reuse) if reuse else tmp_path_factory.mktemp("images-cache")
     env = {
@@ -96,7 +98,9 @@ class Bundles:
     def __getitem__(self, name: str) -> Bundle:
         if name not in self._made:
             archive = self._images[name]
-            self._made[name] = unpack(archive.path, archive.ref.rsplit(":", 1)[1], self._root / name)
+            self._made[name] = unpack(
+                archive.path, archive.ref.rsplit(":", 1)[1], self._root / name
+            )
         return self._made[name]
 
     def cleanup(self) -> None:
@@ -226,9 +230,7 @@ def test_layers_carry_unchecked_bytecode(built: tuple[str, dict[str, ImageArchiv
 
 
 @pytest.mark.parametrize("name", [spec.name for spec in IMAGES])
-def test_entrypoint_help_and_missing_setting_under_runc(
-    bundles: Bundles, name: str
-) -> None:
+def test_entrypoint_help_and_missing_setting_under_runc(bundles: Bundles, name: str) -> None:
     bundle = bundles[name]
     spec = BY_NAME[name]
     user = bundle.config()["process"]["user"]

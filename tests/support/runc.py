@@ -67,7 +67,12 @@ class Bundle:
     ) -> str:
         config = self.config()
         config["mounts"] = [m for m in config["mounts"] if m["destination"] not in tmpfs] + [
-            {"destination": path, "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "nodev"]}
+            {
+                "destination": path,
+                "type": "tmpfs",
+                "source": "tmpfs",
+                "options": ["nosuid", "nodev"],
+            }
             for path in tmpfs
         ]
         config["process"]["args"] = [*self.entrypoint, *args]

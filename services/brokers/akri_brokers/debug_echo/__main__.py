@@ -21,7 +21,10 @@ SUMMARY = (
 )
 OWN: tuple[tuple[str, str], ...] = (
     ("DEBUG_ECHO_DESCRIPTION", "required: the device (set by the agent's device plugin)"),
-    ("BROKER_ECHO_VARIABLES", "comma-separated extra variable names to serve (e.g. brokerProperties)"),
+    (
+        "BROKER_ECHO_VARIABLES",
+        "comma-separated extra variable names to serve (e.g. brokerProperties)",
+    ),
 )
 
 
@@ -39,11 +42,15 @@ def main(argv: list[str] | None = None) -> int:
     except (SettingsError, ValueError) as err:
         print(f"{PROGRAM}: {err}", file=sys.stderr)
         return 2
-    structlog.get_logger(__name__).info("device_environment", variables=served)
+    log = structlog.get_logger(__name__)
+    log.info("device_environment", variables=served)
+    failure: OSError | None = None
     try:
         asyncio.run(serve_until_signalled(port=settings.port, report=lambda: served, name=PROGRAM))
-    except OSError as err:
-        structlog.get_logger(__name__).error("broker_failed", error=str(err))
+    except OSError as err:  # the port is taken
+        failure = err
+    if failure is not None:
+        log.error("broker_failed", error=str(failure))
         return 1
     return 0
 

@@ -20,8 +20,11 @@ SUMMARY = (
     "without blocking, and reports each one (GET / on BROKER_PORT, as JSON; also logged at start)."
 )
 OWN: tuple[tuple[str, str], ...] = (
-    ("UDEV_DEVNODE", "required: the device node, e.g. /dev/video0 (set by the device plugin;"
-     " UDEV_DEVNODE_<i> and UDEV_DEVNODE_<HASH> copies are read too)"),
+    (
+        "UDEV_DEVNODE",
+        "required: the device node, e.g. /dev/video0 (set by the device plugin;"
+        " UDEV_DEVNODE_<i> and UDEV_DEVNODE_<HASH> copies are read too)",
+    ),
 )
 
 
@@ -42,12 +45,15 @@ def main(argv: list[str] | None = None) -> int:
     log = structlog.get_logger(__name__)
     for device in report(nodes)["devices"]:
         log.info("device_probed", **device)
+    failure: OSError | None = None
     try:
         asyncio.run(
             serve_until_signalled(port=settings.port, report=lambda: report(nodes), name=PROGRAM)
         )
-    except OSError as err:
-        log.error("broker_failed", error=str(err))
+    except OSError as err:  # the port is taken
+        failure = err
+    if failure is not None:
+        log.error("broker_failed", error=str(failure))
         return 1
     return 0
 
