@@ -99,6 +99,7 @@ def runtime_config(spec: ImageSpec, *, version: str, rev: str) -> RuntimeConfig:
             ("PYTHONUNBUFFERED", "1"),
             ("PYTHONDONTWRITEBYTECODE", "1"),
             ("LOG_FORMAT", "json"),
+            ("LOG_OUTPUT", "stdout"),
         ),
         user=spec.user,
         labels={

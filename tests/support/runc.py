@@ -19,7 +19,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 _ids = itertools.count(1)
 
@@ -28,20 +28,30 @@ _ids = itertools.count(1)
 class Running:
     id: str
     proc: subprocess.Popen[str]
-    lines: list[str] = field(default_factory=list)  # stdout and stderr, as they arrive
-    pump: threading.Thread | None = None
+    lines: list[str] = field(default_factory=list)  # stdout, as it arrives
+    errors: list[str] = field(default_factory=list)  # stderr, as it arrives
+    pumps: list[threading.Thread] = field(default_factory=list)
 
-    def _pump(self) -> None:
+    def pump(self) -> None:
         assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.lines.append(line.rstrip("\n"))
+        assert self.proc.stderr is not None
+        for stream, lines in ((self.proc.stdout, self.lines), (self.proc.stderr, self.errors)):
+            thread = threading.Thread(target=_collect, args=(stream, lines), daemon=True)
+            thread.start()
+            self.pumps.append(thread)
 
     def close(self) -> None:
-        """Waits for the output to end (the container must be gone) and closes the pipe."""
-        if self.pump is not None:
-            self.pump.join(timeout=10)
-        if self.proc.stdout is not None:
-            self.proc.stdout.close()
+        """Waits for the output to end (the container must be gone) and closes the pipes."""
+        for thread in self.pumps:
+            thread.join(timeout=10)
+        for stream in (self.proc.stdout, self.proc.stderr):
+            if stream is not None:
+                stream.close()
+
+
+def _collect(stream: IO[str], lines: list[str]) -> None:
+    for line in stream:
+        lines.append(line.rstrip("\n"))
 
 
 @dataclass
@@ -140,7 +150,7 @@ class Bundle:
         devices: Sequence[tuple[str, str]] = (),
         tmpfs: Sequence[str] = (),
     ) -> Running:
-        """Starts the entrypoint in the background; its output (both streams) is collected.
+        """Starts the entrypoint in the background; its stdout and stderr lines are collected.
         ``tmpfs`` paths get a fresh writable tmpfs (the root file system is read-only)."""
         container = self._prepare(
             args, env or {}, host_network=host_network, devices=devices, tmpfs=tmpfs
@@ -148,13 +158,12 @@ class Bundle:
         proc = subprocess.Popen(
             ["runc", "--root", str(self.state), "run", "--bundle", str(self.path), container],
             stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
+            stderr=subprocess.PIPE,
             stdin=subprocess.DEVNULL,
             text=True,
         )
         running = Running(id=container, proc=proc)
-        running.pump = threading.Thread(target=running._pump, daemon=True)
-        running.pump.start()
+        running.pump()
         self.running.append(running)
         return running
 

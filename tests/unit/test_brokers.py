@@ -11,7 +11,7 @@ from akri_brokers.debug_echo import echoed
 from akri_brokers.responder import answer
 from akri_brokers.udev import devnodes, probe
 from akri_brokers.variables import matching, required
-from akri_common.settings import SettingsError, require_cluster_access
+from akri_common.settings import Environment, SettingsError, require_cluster_access
 from akri_common.usage import parse_usage
 
 
@@ -101,6 +101,19 @@ def test_usage_help_and_stray_arguments(capsys: pytest.CaptureFixture[str]) -> N
         parse_usage(["--nope"], prog="p", summary="Does p.", variables=variables)
     assert stray.value.code == 2
     parse_usage([], prog="p", summary="Does p.", variables=variables)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"), [(None, "stderr"), ("stdout", "stdout"), ("stderr", "stderr")]
+)
+def test_log_output(value: str | None, expected: str) -> None:
+    env = {} if value is None else {"LOG_OUTPUT": value}
+    assert Environment(env).log_output() == expected
+
+
+def test_bad_log_output_names_the_variable() -> None:
+    with pytest.raises(SettingsError, match=r"LOG_OUTPUT.*'file'"):
+        Environment({"LOG_OUTPUT": "file"}).log_output()
 
 
 def test_cluster_access_is_required_outside_a_cluster() -> None:

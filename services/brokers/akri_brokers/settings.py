@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import cast
 
-from akri_common.logging import Format
+from akri_common.logging import Format, Output
 from akri_common.settings import Environment, SettingsError
 from akri_common.usage import COMMON, Variable
 
@@ -23,6 +23,7 @@ class BrokerSettings:
     port: int
     log_level: str
     log_format: Format
+    log_output: Output = "stderr"
 
     @classmethod
     def from_environment(cls, env: Mapping[str, str]) -> BrokerSettings:
@@ -34,4 +35,5 @@ class BrokerSettings:
             port=read.integer("BROKER_PORT", DEFAULT_PORT),
             log_level=read.string("LOG_LEVEL", "info"),
             log_format=cast(Format, log_format),
+            log_output=read.log_output(),
         )

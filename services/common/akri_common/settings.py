@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Literal
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
@@ -41,6 +42,15 @@ class Environment:
     def optional(self, name: str) -> str | None:
         value = self._env.get(name)
         return value if value else None
+
+    def log_output(self) -> Literal["stderr", "stdout"]:
+        """``LOG_OUTPUT``: where logs go, stderr (default) or stdout."""
+        value = self.string("LOG_OUTPUT", "stderr")
+        if value == "stdout":
+            return "stdout"
+        if value == "stderr":
+            return "stderr"
+        raise SettingsError("LOG_OUTPUT", value, "expected stderr or stdout")
 
     def path(self, name: str, default: str | None = None) -> Path:
         return Path(self.string(name, default))

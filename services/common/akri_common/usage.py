@@ -14,6 +14,7 @@ Variable = tuple[str, str]  # (name, what it means and its default)
 COMMON: tuple[Variable, ...] = (
     ("LOG_LEVEL", "debug, info, warning or error (default info)"),
     ("LOG_FORMAT", "auto, json or console (default auto: console on a terminal, else JSON)"),
+    ("LOG_OUTPUT", "stderr or stdout (default stderr; the images set stdout)"),
 )
 
 

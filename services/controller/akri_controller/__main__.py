@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as err:
         print(f"akri-controller: {err}", file=sys.stderr)
         return 2
-    configure(level=settings.log_level, fmt=settings.log_format)
+    configure(level=settings.log_level, fmt=settings.log_format, output=settings.log_output)
     try:
         asyncio.run(_main(settings))
     except ApiError as err:

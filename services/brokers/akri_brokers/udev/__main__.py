@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = BrokerSettings.from_environment(os.environ)
         nodes = devnodes(os.environ)
-        configure(level=settings.log_level, fmt=settings.log_format)
+        configure(level=settings.log_level, fmt=settings.log_format, output=settings.log_output)
     except (SettingsError, ValueError) as err:
         print(f"{PROGRAM}: {err}", file=sys.stderr)
         return 2

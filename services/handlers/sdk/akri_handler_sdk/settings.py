@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
 
-from akri_common.logging import Format
+from akri_common.logging import Format, Output
 from akri_common.settings import Environment, SettingsError
 from akri_common.usage import COMMON, Variable
 
@@ -33,6 +33,7 @@ class HandlerSettings:
     port: int = DEFAULT_DISCOVERY_PORT
     log_level: str = "info"
     log_format: Format = "auto"
+    log_output: Output = "stderr"
 
     @property
     def registration_socket(self) -> Path:
@@ -52,4 +53,5 @@ class HandlerSettings:
             port=read.integer("DISCOVERY_HANDLER_PORT", DEFAULT_DISCOVERY_PORT),
             log_level=read.string("LOG_LEVEL", "info"),
             log_format=cast(Format, log_format),
+            log_output=read.log_output(),
         )
