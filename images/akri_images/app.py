@@ -26,6 +26,7 @@ from akri_images.records import Record
 
 RECIPE = 1
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+WHEEL_README = "Akri-py: see the project's README.md.\n"
 REQUIRED_PYTHON = (3, 11)  # Debian bookworm's python3: same ABI, same bytecode magic
 
 
@@ -68,10 +69,9 @@ def _skip(name: str) -> bool:
 
 
 def sources_digest(root: Path = PROJECT_ROOT) -> str:
-    """A hash of everything that goes into the project's wheel."""
+    """A hash of everything that goes into the project's wheel (README.md is replaced)."""
     sha = hashlib.sha256()
-    for fixed in ("pyproject.toml", "README.md"):
-        sha.update(fixed.encode() + b"\0" + (root / fixed).read_bytes())
+    sha.update(b"pyproject.toml\0" + (root / "pyproject.toml").read_bytes())
     for directory in source_dirs(root):
         for path in sorted(directory.rglob("*")):
             relative = path.relative_to(root).as_posix()
@@ -111,8 +111,9 @@ class WheelBuilder:
     def _build(self) -> Path:
         source = self._scratch / "src"
         source.mkdir(parents=True)
-        for fixed in ("pyproject.toml", "README.md"):
-            shutil.copy2(self._root / fixed, source / fixed)
+        shutil.copy2(self._root / "pyproject.toml", source / "pyproject.toml")
+        # The wheel's long description only: a fixed text, so README edits rebuild no layer.
+        (source / "README.md").write_text(WHEEL_README)
         for directory in source_dirs(self._root):
             shutil.copytree(
                 directory,
