@@ -233,7 +233,7 @@ def build_images(names: Sequence[str], *, log: Callable[[str], None] = print) ->
             seconds = time.monotonic() - began
             log(
                 f"{spec.name:<22} {archive.ref:<36} {archive.compressed_size / MiB:6.1f} MiB"
-                f"  {seconds:6.1f} s"
+                f"  {seconds:6.1f} s  (target {spec.size_target_mib} MiB)"
                 + ("" if fresh else "  (up to date)")
                 + ("" if not layer.built else f"  (app layer built in {app_seconds:.1f} s)")
             )

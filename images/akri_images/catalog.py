@@ -36,6 +36,9 @@ class ImageSpec:
     user: str = NONROOT
     root_reason: str = ""  # why the service cannot run as non-root (documented in the README)
     ports: tuple[int, ...] = ()
+    # Compressed size target (base included): handlers and brokers 60 MiB; the agent, controller
+    # and webhook carry kubernetes_asyncio and get the agent's 70 MiB.
+    size_target_mib: int = 60
 
     def __post_init__(self) -> None:
         if (self.user == ROOT) != bool(self.root_reason):
@@ -65,6 +68,7 @@ _HANDLER_SOCKETS = (
 IMAGES: tuple[ImageSpec, ...] = (
     ImageSpec(
         name="agent",
+        size_target_mib=70,
         extra="agent",
         module="akri_agent",
         title="Akri-py agent",
@@ -78,6 +82,7 @@ IMAGES: tuple[ImageSpec, ...] = (
     ),
     ImageSpec(
         name="controller",
+        size_target_mib=70,
         extra="controller",
         module="akri_controller",
         title="Akri-py controller",
@@ -85,6 +90,7 @@ IMAGES: tuple[ImageSpec, ...] = (
     ),
     ImageSpec(
         name="webhook-configuration",
+        size_target_mib=70,
         extra="webhook",
         module="akri_webhook",
         title="Akri-py Configuration admission webhook",

@@ -32,9 +32,6 @@ from tests.support.runc import Bundle, Running, unpack
 
 pytestmark = pytest.mark.timeout(900)
 
-HANDLER_LIMIT = 60 * MiB
-AGENT_LIMIT = 70 * MiB
-
 # The setting each entrypoint must name when started with nothing set.
 MISSING = {
     "agent": "AGENT_NODE_NAME",
@@ -145,8 +142,10 @@ def test_make_images_builds_every_image_from_a_clean_cache(
         assert image.ref == f"akri-py/{spec.name}:0.1.0"
         line = next(x for x in output.splitlines() if x.startswith(f"{spec.name} "))
         assert re.search(r"\d+\.\d MiB\s+\d+\.\d s", line), line
-        limit = AGENT_LIMIT if spec.name == "agent" else HANDLER_LIMIT
-        assert image.compressed_size <= limit, (spec.name, image.compressed_size / MiB)
+        assert image.compressed_size <= spec.size_target_mib * MiB, (
+            spec.name,
+            image.compressed_size / MiB,
+        )
     cache = Path(os.environ["AKRI_IMAGES_CACHE"])
     summary = json.loads((cache / "last-build.json").read_text())
     if not os.environ.get("AKRI_IMAGES_TEST_CACHE"):
