@@ -1,4 +1,5 @@
-"""``python -m akri_images build [names...]`` (``make images``), ``list``, ``locate``, ``containerfile``."""
+"""``python -m akri_images build [names...]`` (``make images``); ``list``, ``locate``, ``records``,
+``containerfile``."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import sys
 
 from akri_images.app import AppBuildError
 from akri_images.base import BaseBuildError
-from akri_images.build import ImagesNotBuiltError, build_images, describe, locate
+from akri_images.build import ImagesNotBuiltError, build_images, describe, locate, records
 from akri_images.catalog import IMAGES, UnknownImageError
 from akri_images.containerfile import render
 
@@ -22,6 +23,7 @@ def parser() -> argparse.ArgumentParser:
     build.add_argument("names", nargs="*", help=f"image names: {', '.join(s.name for s in IMAGES)}")
     commands.add_parser("list", help="print the image names, refs and users")
     commands.add_parser("locate", help="print the current archives as JSON (builds nothing)")
+    commands.add_parser("records", help="print where the current build records are (JSON)")
     commands.add_parser("containerfile", help="print the Containerfile generated from the table")
     return top
 
@@ -34,6 +36,8 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "list":
             for spec in IMAGES:
                 print(f"{spec.name}\t{spec.repository}\t{spec.user}\tpython3 -m {spec.module}")
+        elif args.command == "records":
+            print(json.dumps(records(), indent=2))
         elif args.command == "locate":
             found = locate()
             print(json.dumps({k: describe(v) for k, v in found.items()}, indent=2))

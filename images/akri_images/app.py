@@ -26,6 +26,7 @@ from akri_images.records import Record
 
 RECIPE = 1
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+BUILDER_DIR = Path(__file__).resolve().parents[1]  # images/, where packages.find finds akri_images
 WHEEL_README = "Akri-py: see the project's README.md.\n"
 REQUIRED_PYTHON = (3, 11)  # Debian bookworm's python3: same ABI, same bytecode magic
 
@@ -52,9 +53,11 @@ def check_python() -> None:
 
 
 def source_dirs(root: Path = PROJECT_ROOT) -> list[Path]:
-    """The folders pyproject.toml's packages.find searches (the distribution's sources)."""
+    """The folders pyproject.toml's packages.find searches (the distribution's sources), but
+    ``images/``: an image does not carry its builder, and editing the builder rebuilds no layer."""
     pyproject = tomllib.loads((root / "pyproject.toml").read_text())
-    return [root / d for d in pyproject["tool"]["setuptools"]["packages"]["find"]["where"]]
+    found = [root / d for d in pyproject["tool"]["setuptools"]["packages"]["find"]["where"]]
+    return [d for d in found if d.resolve() != BUILDER_DIR]
 
 
 def extras(root: Path = PROJECT_ROOT) -> dict[str, list[str]]:
@@ -114,6 +117,7 @@ class WheelBuilder:
         shutil.copy2(self._root / "pyproject.toml", source / "pyproject.toml")
         # The wheel's long description only: a fixed text, so README edits rebuild no layer.
         (source / "README.md").write_text(WHEEL_README)
+        (source / BUILDER_DIR.relative_to(self._root)).mkdir()  # named by packages.find
         for directory in source_dirs(self._root):
             shutil.copytree(
                 directory,

@@ -11,6 +11,7 @@ The base also defines the non-root ``akri`` user (65532:65532) that images run a
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -85,10 +86,20 @@ def cached(cache: Path) -> BaseLayer | None:
 
 
 def ensure(cache: Path, *, log: Callable[[str], None] = print) -> BaseLayer:
-    """The cached base, built first when missing."""
+    """The cached base, built first when missing (one builder at a time per cache)."""
     found = cached(cache)
     if found is not None:
         return found
+    cache.mkdir(parents=True, exist_ok=True)
+    with (cache / ".base.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            return cached(cache) or _build(cache, log=log)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _build(cache: Path, *, log: Callable[[str], None]) -> BaseLayer:
     key = cache_key()
     final = cache / key
     work = cache / f".{key}.{os.getpid()}"

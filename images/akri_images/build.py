@@ -280,6 +280,16 @@ def _write(
     return found
 
 
+def records() -> dict[str, str]:
+    """Where the build records of the current base and app layers are (existing ones only)."""
+    sources = app.sources_digest()
+    found = {"base": base_cache_root() / base.cache_key() / "build-record.json"}
+    for spec in select(()):
+        key = app.cache_key(spec.extra, sources)
+        found[f"app-{spec.extra}"] = cache_root() / key / "build-record.json"
+    return {name: str(path) for name, path in found.items() if path.is_file()}
+
+
 def describe(archive: ImageArchive) -> dict[str, object]:
     data = asdict(archive)
     data["path"] = str(archive.path)

@@ -54,7 +54,9 @@ def render() -> str:
         "WORKDIR /src",
         "COPY pyproject.toml README.md ./",
         *_source_copies(),
-        "RUN pip wheel --no-deps --wheel-dir /wheel .",
+        # packages.find names images/ (the builder, which no image carries): an empty folder.
+        f"RUN mkdir {app.BUILDER_DIR.relative_to(app.PROJECT_ROOT)} \\",
+        " && pip wheel --no-deps --wheel-dir /wheel .",
     ]
     for extra in dict.fromkeys(spec.extra for spec in IMAGES):
         lines += [
