@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from akri_images import ImagesNotBuiltError, locate
 from akri_images.catalog import BY_NAME, IMAGES, NONROOT, ROOT, ImageSpec, UnknownImageError, select
 from akri_images.layer import Layer, write_layer
 from akri_images.oci import RuntimeConfig, write_archive
@@ -126,3 +127,11 @@ def test_archives_are_reproducible_and_name_the_image(tmp_path: Path) -> None:
     assert config["rootfs"]["diff_ids"] == [layer.diff_id]
     assert config["config"]["User"] == NONROOT
     assert config["config"]["ExposedPorts"] == {"8080/tcp": {}}
+
+
+def test_locate_names_every_missing_image(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AKRI_IMAGES_CACHE", str(tmp_path))
+    with pytest.raises(ImagesNotBuiltError) as missing:
+        locate()
+    assert missing.value.names == tuple(spec.name for spec in IMAGES)
+    assert "make images" in str(missing.value)
