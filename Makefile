@@ -3,9 +3,9 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 PROTO_FILES := $(shell find proto/akri_proto -name '*.proto' | sort)
-HANDWRITTEN := services tests demo testbed/akri_testbed
+HANDWRITTEN := services tests demo testbed/akri_testbed images
 
-.PHONY: setup testbed proto crds chart go-handler lint typecheck contracts unit integration test bench demo clean
+.PHONY: setup testbed images proto crds chart go-handler lint typecheck contracts unit integration test bench demo clean
 
 setup:
 	@bash scripts/setup.sh
@@ -13,6 +13,10 @@ setup:
 ## testbed: build the real control plane and node binaries (cached outside the tree; see testbed/README.md)
 testbed:
 	@bash testbed/build.sh
+
+## images: build every service's OCI image archive (IMAGES="agent ..." for some; see images/README.md)
+images: setup
+	@$(PY) -m akri_images build $(IMAGES)
 
 ## proto: regenerate the Python for every .proto (messages, gRPC stubs and their .pyi)
 proto: setup
@@ -35,7 +39,7 @@ lint: setup
 	$(VENV)/bin/ruff format --check $(HANDWRITTEN) proto/akri_proto/generate.py
 
 typecheck: setup
-	$(VENV)/bin/mypy services tests demo testbed/akri_testbed proto/akri_proto/generate.py
+	$(VENV)/bin/mypy services tests demo testbed/akri_testbed images proto/akri_proto/generate.py
 
 contracts: setup
 	$(VENV)/bin/lint-imports

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from akri_common.ids import NodeName
-from akri_common.logging import Format
+from akri_common.logging import Format, Output
 from akri_common.settings import Environment, SettingsError
 
 
@@ -21,6 +21,7 @@ class AgentSettings:
     kubeconfig: Path | None
     log_level: str
     log_format: Format
+    log_output: Output = "stderr"
 
     @classmethod
     def from_environment(cls, env: Mapping[str, str]) -> AgentSettings:
@@ -42,4 +43,5 @@ class AgentSettings:
             kubeconfig=Path(kubeconfig) if kubeconfig else None,
             log_level=read.string("LOG_LEVEL", "info"),
             log_format=log_format,  # type: ignore[arg-type]
+            log_output=read.log_output(),
         )

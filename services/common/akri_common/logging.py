@@ -12,14 +12,17 @@ from typing import Literal
 import structlog
 
 Format = Literal["auto", "json", "console"]
+Output = Literal["stderr", "stdout"]  # LOG_OUTPUT: images set stdout, the container log
 
 
-def configure(*, level: str = "info", fmt: Format = "auto") -> None:
-    """Configures structlog and the standard library's root logger once, at process start."""
+def configure(*, level: str = "info", fmt: Format = "auto", output: Output = "stderr") -> None:
+    """Configures structlog and the standard library's root logger once, at process start,
+    writing to ``output`` (stderr by default; the images set ``LOG_OUTPUT=stdout``)."""
     numeric = logging.getLevelNamesMapping().get(level.upper())
     if numeric is None:
         raise ValueError(f"log level: unknown level {level!r} (use debug, info, warning or error)")
-    use_console = fmt == "console" or (fmt == "auto" and sys.stderr.isatty())
+    stream = sys.stdout if output == "stdout" else sys.stderr
+    use_console = fmt == "console" or (fmt == "auto" and stream.isatty())
     renderer: structlog.typing.Processor = (
         structlog.dev.ConsoleRenderer(colors=False)
         if use_console
@@ -34,9 +37,7 @@ def configure(*, level: str = "info", fmt: Format = "auto") -> None:
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(file=stream),
         cache_logger_on_first_use=True,
     )
-    logging.basicConfig(
-        level=numeric, stream=sys.stderr, format="%(name)s %(levelname)s %(message)s"
-    )
+    logging.basicConfig(level=numeric, stream=stream, format="%(name)s %(levelname)s %(message)s")

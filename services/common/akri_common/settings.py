@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Literal
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
@@ -42,6 +43,15 @@ class Environment:
         value = self._env.get(name)
         return value if value else None
 
+    def log_output(self) -> Literal["stderr", "stdout"]:
+        """``LOG_OUTPUT``: where logs go, stderr (default) or stdout."""
+        value = self.string("LOG_OUTPUT", "stderr")
+        if value == "stdout":
+            return "stdout"
+        if value == "stderr":
+            return "stderr"
+        raise SettingsError("LOG_OUTPUT", value, "expected stderr or stdout")
+
     def path(self, name: str, default: str | None = None) -> Path:
         return Path(self.string(name, default))
 
@@ -69,3 +79,12 @@ class Environment:
         if not minimum <= number <= maximum:
             raise SettingsError(name, value, f"expected a number from {minimum} to {maximum}")
         return number
+
+
+def require_cluster_access(env: Mapping[str, str]) -> None:
+    """Raises ``SettingsError`` naming ``KUBECONFIG`` when there is no way to reach the API server:
+    no kubeconfig and no in-cluster service (``KUBERNETES_SERVICE_HOST``, set by the kubelet)."""
+    if not env.get("KUBECONFIG") and not env.get("KUBERNETES_SERVICE_HOST"):
+        raise SettingsError(
+            "KUBECONFIG", None, "is required outside a cluster (KUBERNETES_SERVICE_HOST is unset)"
+        )

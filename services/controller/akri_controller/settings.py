@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-from akri_common.logging import Format
+from akri_common.logging import Format, Output
 from akri_common.settings import Environment, SettingsError
 
 DEFAULT_PENDING_GRACE_SECONDS = 300
@@ -20,6 +20,7 @@ class ControllerSettings:
     log_level: str
     log_format: Format
     broker_pending_grace: timedelta
+    log_output: Output = "stderr"
 
     @classmethod
     def from_environment(cls, env: Mapping[str, str]) -> ControllerSettings:
@@ -39,5 +40,6 @@ class ControllerSettings:
             kubeconfig=Path(kubeconfig) if kubeconfig else None,
             log_level=read.string("LOG_LEVEL", "info"),
             log_format=log_format,  # type: ignore[arg-type]
+            log_output=read.log_output(),
             broker_pending_grace=timedelta(seconds=grace),
         )

@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as err:
         print(f"akri-webhook: {err}", file=sys.stderr)
         return 2
-    configure(level=settings.log_level, fmt=settings.log_format)
+    configure(level=settings.log_level, fmt=settings.log_format, output=settings.log_output)
     try:
         asyncio.run(_main(settings))
     except (ApiError, OSError, ssl.SSLError, ValueError) as err:

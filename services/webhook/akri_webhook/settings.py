@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from akri_common.logging import Format
+from akri_common.logging import Format, Output
 from akri_common.settings import Environment, SettingsError
 
 
@@ -30,6 +30,7 @@ class WebhookSettings:
     kubeconfig: Path | None
     log_level: str
     log_format: Format
+    log_output: Output = "stderr"
 
     @classmethod
     def read(cls, argv: Sequence[str], env: Mapping[str, str]) -> WebhookSettings:
@@ -68,4 +69,5 @@ class WebhookSettings:
             kubeconfig=Path(kubeconfig) if kubeconfig else None,
             log_level=read.string("LOG_LEVEL", "info"),
             log_format=log_format,  # type: ignore[arg-type]
+            log_output=read.log_output(),
         )

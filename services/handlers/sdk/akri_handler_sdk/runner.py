@@ -34,7 +34,7 @@ def run(handler: DiscoveryHandler[Any], *, environ: Mapping[str, str] | None = N
     """Runs ``handler`` until SIGTERM/SIGINT, then exits the process (0 after a clean stop)."""
     try:
         settings = HandlerSettings.from_environment(os.environ if environ is None else environ)
-        configure(level=settings.log_level, fmt=settings.log_format)
+        configure(level=settings.log_level, fmt=settings.log_format, output=settings.log_output)
     except (SettingsError, ValueError) as err:
         print(f"{handler.name} discovery handler: {err}", file=sys.stderr)
         raise SystemExit(EXIT_BAD_SETTINGS) from None

@@ -7,12 +7,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
 
-from akri_common.logging import Format
+from akri_common.logging import Format, Output
 from akri_common.settings import Environment, SettingsError
+from akri_common.usage import COMMON, Variable
 
 #: Upstream's fixed port for NETWORK endpoints (``DISCOVERY_PORT``).
 DEFAULT_DISCOVERY_PORT = 10000
 _FORMATS = ("auto", "json", "console")
+
+#: What every handler reads (for ``--help``).
+VARIABLES: tuple[Variable, ...] = (
+    ("DISCOVERY_HANDLERS_DIRECTORY", "required: where the agent's registration socket is"),
+    ("POD_IP", "serve on TCP at this address instead of a Unix socket"),
+    ("DISCOVERY_HANDLER_PORT", f"the TCP port with POD_IP (default {DEFAULT_DISCOVERY_PORT})"),
+    *COMMON,
+)
 
 
 @dataclass(frozen=True)
@@ -24,6 +33,7 @@ class HandlerSettings:
     port: int = DEFAULT_DISCOVERY_PORT
     log_level: str = "info"
     log_format: Format = "auto"
+    log_output: Output = "stderr"
 
     @property
     def registration_socket(self) -> Path:
@@ -43,4 +53,5 @@ class HandlerSettings:
             port=read.integer("DISCOVERY_HANDLER_PORT", DEFAULT_DISCOVERY_PORT),
             log_level=read.string("LOG_LEVEL", "info"),
             log_format=cast(Format, log_format),
+            log_output=read.log_output(),
         )
