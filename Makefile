@@ -51,12 +51,12 @@ integration: setup
 	$(PY) -m pytest tests/integration -q
 
 ## test: lint, types, import contracts and every test
-test: lint typecheck contracts testbed
-	$(PY) -m pytest tests/unit tests/integration -q -m "not umockdev"
+test: lint typecheck contracts testbed images
+	$(PY) -m pytest tests/unit tests/integration tests/e2e -q -m "not umockdev"
 	umockdev-wrapper $(PY) -m pytest tests/unit tests/integration -q -m umockdev
 
 ## bench: benchmarks that print medians, p95 and memory
-bench: setup testbed
+bench: setup testbed images
 	@bash scripts/setup.sh --runtime
 	AKRI_RUNTIME_PYTHON=$(CURDIR)/.venv-runtime/bin/python $(PY) -m pytest tests/bench -q -s -m "not umockdev"
 	AKRI_RUNTIME_PYTHON=$(CURDIR)/.venv-runtime/bin/python umockdev-wrapper $(PY) -m pytest tests/bench -q -s -m umockdev

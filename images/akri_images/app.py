@@ -57,7 +57,10 @@ def source_dirs(root: Path = PROJECT_ROOT) -> list[Path]:
     ``images/``: an image does not carry its builder, and editing the builder rebuilds no layer."""
     pyproject = tomllib.loads((root / "pyproject.toml").read_text())
     found = [root / d for d in pyproject["tool"]["setuptools"]["packages"]["find"]["where"]]
-    return [d for d in found if d.resolve() != BUILDER_DIR]
+    kept = [d for d in found if d.resolve() != BUILDER_DIR]
+    # A folder inside another listed one (services/brokers/opcua in services/brokers) comes along
+    # with its parent.
+    return [d for d in kept if not any(o != d and o in d.parents for o in kept)]
 
 
 def extras(root: Path = PROJECT_ROOT) -> dict[str, list[str]]:

@@ -1,8 +1,7 @@
 """Benchmarks of the container testbed and our images; they print figures and assert only that the
 path works.
 
-- our images: each one's compressed size (targets: every handler <= 60 MiB, the agent <= 70 MiB)
-  and the build times recorded by ``make images`` (cold and warm, from the image cache's records);
+(our images' sizes and build times: ``test_images_bench.py``)
 - the container nodes' pieces: build times from ``testbed/build.sh``'s records;
 - a 2-node container testbed: start-up until both nodes are Ready (target <= 15 s warm), pod
   create -> Running with a local image (median and p95), and each node's memory (kubelet,
@@ -18,8 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from akri_images import ImageArchive
-from akri_images.records import read_records
 from akri_testbed import containernode, netns
 from akri_testbed.binaries import build_records
 from akri_testbed.cluster import Cluster, container_node, start_cluster, stop_cluster
@@ -29,33 +26,9 @@ from tests.support.images import ImageRefs
 from tests.support.kubectl import Kubectl, pod, running
 
 pytestmark = pytest.mark.bench
-MIB = 1024 * 1024
-HANDLER_TARGET_MIB = 60
-AGENT_TARGET_MIB = 70
 START_TARGET_S = 15.0
 POD_RUNS = 10
 NODE_PIECES = ("kubelet", "containerd", "crane", "pause")
-
-
-def test_image_sizes_and_build_times(built_images: dict[str, ImageArchive]) -> None:
-    print()
-    for name, image in sorted(built_images.items()):
-        size = image.compressed_size / MIB
-        target = (
-            AGENT_TARGET_MIB
-            if name == "agent"
-            else HANDLER_TARGET_MIB
-            if name.endswith("-discovery")
-            else None
-        )
-        verdict = (
-            ""
-            if target is None
-            else f" (target <= {target} MiB: {'met' if size <= target else 'MISSED'})"
-        )
-        print(f"image {image.ref}: {size:.1f} MiB compressed{verdict}")
-    for line in read_records():
-        print(f"images build record: {line}")
 
 
 def test_node_pieces_build_times() -> None:
@@ -125,9 +98,9 @@ def test_container_testbed_start_pods_and_memory(
         print(
             f"pod create -> Running median without the first pulls: {statistics.median(samples[2:]) * 1000:.0f} ms"
         )
-        for node in cluster.nodes:
-            figures = _node_memory(cluster, node.name)
+        for info in cluster.nodes:
+            figures = _node_memory(cluster, info.name)
             detail = ", ".join(f"{k} {v:.0f}" for k, v in sorted(figures.items()))
-            print(f"{node.name} memory (RSS, MiB): total {sum(figures.values()):.0f} ({detail})")
+            print(f"{info.name} memory (RSS, MiB): total {sum(figures.values()):.0f} ({detail})")
     finally:
         stop_cluster(directory)

@@ -10,6 +10,7 @@ really OOM-kill; a kubelet restart keeps the running containers and the plugins 
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import subprocess
@@ -107,7 +108,7 @@ def test_each_image_helps_and_names_a_missing_setting_in_a_container(
 ) -> None:
     """Each image's default entrypoint, in a pod: ``--help`` prints its usage and exits 0; with
     no settings it exits non-zero with one line naming the missing one, never a traceback."""
-    bare = {
+    bare: dict[str, Any] = {
         "restartPolicy": "Never",
         "automountServiceAccountToken": False,
         "enableServiceLinks": False,
@@ -117,7 +118,7 @@ def test_each_image_helps_and_names_a_missing_setting_in_a_container(
     kubectl.apply(helped, pod("bare", images[image], node=NODES[1], namespace=namespace, **bare))
     for name, expected_exit in (("help", 0), ("bare", None)):
         state = wait_until(
-            lambda name=name: _terminated(kubectl, name, namespace),
+            functools.partial(_terminated, kubectl, name, namespace),
             what=f"{image} {name} terminated",
             timeout=90,
         )
@@ -172,7 +173,7 @@ def test_a_cluster_ip_service_reaches_pods_on_both_nodes_from_either(
     )
     for client in ("client-1", "client-2"):
         answers = wait_until(
-            lambda client=client: kubectl.exec(namespace, client, "python3", "-c", fetch),
+            functools.partial(kubectl.exec, namespace, client, "python3", "-c", fetch),
             what=f"the Service from {client}",
             timeout=60,
         )
