@@ -20,6 +20,9 @@ from akri_common.ids import ConfigurationName, HandlerName
 
 KIND = "Configuration"
 PROPERTY_NAME = re.compile(r"^[_A-Za-z][_A-Za-z0-9]*$")
+#: The most slots one Instance may offer: each is a kubelet device the agent lists and tracks, so
+#: an unbounded ``capacity`` would exhaust the agent's memory and kubelet's patience.
+MAX_CAPACITY = 1024
 
 JsonObject = Mapping[str, Any]
 
@@ -94,7 +97,7 @@ def parse_configuration(obj: Any) -> Configuration:
         uid=_string(metadata.get("uid", ""), "metadata.uid"),
         generation=_integer(metadata.get("generation", 0), "metadata.generation"),
         discovery_handler=_discovery_handler(spec.get("discoveryHandler")),
-        capacity=_integer(spec.get("capacity", 1), "spec.capacity"),
+        capacity=_capacity(spec.get("capacity", 1)),
         broker_properties=_string_map(spec.get("brokerProperties"), "spec.brokerProperties"),
         broker_pod_spec=pod_spec,
         broker_job_spec=job_spec,
@@ -202,6 +205,15 @@ def _integer(obj: Any, path: str) -> int:
     if obj < 0:
         raise InvalidResourceError(path, obj, "must not be negative")
     return obj
+
+
+def _capacity(obj: Any) -> int:
+    capacity = _integer(obj, "spec.capacity")
+    if capacity > MAX_CAPACITY:
+        raise InvalidResourceError(
+            "spec.capacity", capacity, f"must be at most {MAX_CAPACITY} (slots per Instance)"
+        )
+    return capacity
 
 
 def _string_map(obj: Any, path: str) -> dict[str, str]:
