@@ -23,6 +23,11 @@ PROPERTY_NAME = re.compile(r"^[_A-Za-z][_A-Za-z0-9]*$")
 #: The most slots one Instance may offer: each is a kubelet device the agent lists and tracks, so
 #: an unbounded ``capacity`` would exhaust the agent's memory and kubelet's patience.
 MAX_CAPACITY = 1024
+#: A Configuration's name must be a DNS-1123 subdomain (the API server's own rule) short enough
+#: that ``akri.sh/<name>-<hash6>``, the instance plugin's resource name, stays a qualified name
+#: (at most 63 characters after the prefix).
+MAX_NAME_LENGTH = 56
+NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 
 JsonObject = Mapping[str, Any]
 
@@ -83,6 +88,18 @@ def parse_configuration(obj: Any) -> Configuration:
     name = _string(metadata.get("name"), "metadata.name")
     if not name:
         raise InvalidResourceError("metadata.name", name, "must not be empty")
+    if len(name) > MAX_NAME_LENGTH:
+        raise InvalidResourceError(
+            "metadata.name",
+            name,
+            f"must be at most {MAX_NAME_LENGTH} characters (akri.sh/<name>-<hash6> must fit 63)",
+        )
+    if not NAME.match(name):
+        raise InvalidResourceError(
+            "metadata.name",
+            name,
+            "must be lower-case letters, digits, '-' and '.', starting and ending with a letter or digit",
+        )
     spec = _mapping(root.get("spec"), "spec")
     broker_spec = _optional_mapping(spec.get("brokerSpec"), "spec.brokerSpec") or {}
     pod_spec = _optional_mapping(broker_spec.get("brokerPodSpec"), "spec.brokerSpec.brokerPodSpec")
