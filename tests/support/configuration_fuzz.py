@@ -19,6 +19,8 @@ from typing import Any
 
 import yaml
 
+from akri_common import safe_yaml
+
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "webhook"
 SAMPLE_NAMES = ("debug-echo", "udev", "onvif")
 BILLION_LAUGHS = "a0: &a0 [lol]\n" + "".join(
@@ -106,10 +108,11 @@ def mutations(seed: int, count: int) -> Iterator[bytes]:
 
 
 def as_object(text: bytes) -> Any:
-    """The document as the API server would hold it (JSON-like), or None if it is none."""
+    """The document as the API server would hold it (JSON-like), or None if it is none (or is
+    YAML no client would turn into JSON: an alias explosion, nesting past the C stack)."""
     try:
-        documents = list(yaml.safe_load_all(text.decode("utf-8")))
-    except (yaml.YAMLError, UnicodeDecodeError, ValueError, RecursionError):
+        documents = safe_yaml.load_all(text, limits=safe_yaml.Limits(max_depth=1000))
+    except safe_yaml.UnsafeYamlError:
         return None
     return documents[0] if len(documents) == 1 and isinstance(documents[0], dict) else None
 
