@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from akri_agent.env_names import DEFAULT_DENIED, DEFAULT_POLICY, EnvPolicy
 from akri_common.ids import NodeName
 from akri_common.logging import Format
 from akri_common.settings import Environment, SettingsError
@@ -21,6 +22,8 @@ class AgentSettings:
     kubeconfig: Path | None
     log_level: str
     log_format: Format
+    #: ``AGENT_ENV_DENY_LIST``: property names never set in a broker's environment.
+    env_policy: EnvPolicy = DEFAULT_POLICY
 
     @classmethod
     def from_environment(cls, env: Mapping[str, str]) -> AgentSettings:
@@ -42,4 +45,7 @@ class AgentSettings:
             kubeconfig=Path(kubeconfig) if kubeconfig else None,
             log_level=read.string("LOG_LEVEL", "info"),
             log_format=log_format,  # type: ignore[arg-type]
+            env_policy=EnvPolicy.parse(
+                read.string("AGENT_ENV_DENY_LIST", ",".join(DEFAULT_DENIED))
+            ),
         )

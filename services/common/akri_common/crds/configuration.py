@@ -94,7 +94,7 @@ def parse_configuration(obj: Any) -> Configuration:
             name,
             f"must be at most {MAX_NAME_LENGTH} characters (akri.sh/<name>-<hash6> must fit 63)",
         )
-    if not NAME.match(name):
+    if not NAME.fullmatch(name):
         raise InvalidResourceError(
             "metadata.name",
             name,
@@ -162,7 +162,7 @@ def _discovery_handler(obj: Any) -> DiscoveryHandlerInfo:
 def _discovery_property(obj: Any, path: str) -> DiscoveryProperty:
     item = _mapping(obj, path)
     name = _string(item.get("name"), f"{path}.name")
-    if not PROPERTY_NAME.match(name):
+    if not PROPERTY_NAME.fullmatch(name):
         raise InvalidResourceError(
             f"{path}.name", name, "must match ^[_A-Za-z][_A-Za-z0-9]*$ (a letter or _ first)"
         )
