@@ -210,6 +210,36 @@ async def test_a_client_dripping_its_headers_is_cut(webhook: Served) -> None:
 
 
 @pytest.mark.timeout(60)
+async def test_a_client_dripping_its_body_is_answered_408_and_cut(webhook: Served) -> None:
+    reader, writer = await asyncio.open_connection(
+        "127.0.0.1", webhook.port, ssl=webhook.client_ssl
+    )
+    try:
+        writer.write(
+            b"POST /validate HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            b"Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n{"
+        )
+        await writer.drain()
+
+        async def drip() -> None:
+            for _ in range(200):
+                writer.write(b" ")
+                await writer.drain()
+                await asyncio.sleep(0.1)
+
+        dripping = asyncio.ensure_future(drip())
+        try:
+            async with asyncio.timeout(15.0):
+                status_line = await reader.readline()
+            assert status_line.startswith(b"HTTP/1.1 408"), status_line
+        finally:
+            dripping.cancel()
+            await asyncio.gather(dripping, return_exceptions=True)
+    finally:
+        writer.close()
+
+
+@pytest.mark.timeout(60)
 async def test_a_client_that_never_finishes_its_handshake_is_cut(webhook: Served) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", webhook.port)  # no TLS at all
     try:
