@@ -99,3 +99,10 @@ def test_documents() -> None:
 )
 def test_shown_is_bounded(value: object) -> None:
     assert len(shown(value)) <= 80
+
+
+def test_a_structure_that_contains_itself_is_refused() -> None:
+    with pytest.raises(UnsafeYamlError, match=r"alias \*a refers to a node that holds it"):
+        load("a: &a [1, *a]")
+    with pytest.raises(UnsafeYamlError, match="holds it"):
+        load("spec: &s {capacity: *s}")

@@ -5,8 +5,8 @@ laughs") are about a kilobyte of text and a billion nodes once expanded, and a d
 few thousand levels deep overflows the recursive constructor. So the text is first read as a
 stream of parser events (the parser keeps explicit stacks: it does not recurse), counting every
 node as it would be after alias expansion and the nesting depth (an alias counts at the depth of
-the anchor's subtree); a document past ``Limits`` is refused there, before any Python object is
-built. Only then is it constructed, with integers of more than ``max_integer_digits`` digits
+the anchor's subtree); a document past ``Limits``, or with an alias inside the node it refers to
+(a structure that contains itself), is refused there, before any Python object is built. Only then is it constructed, with integers of more than ``max_integer_digits`` digits
 refused too (Python refuses to convert those past 4,300 digits with a ``ValueError``, not a YAML
 error). Every failure is one ``UnsafeYamlError`` (a ``ValueError``) with a one-line reason.
 
@@ -102,14 +102,10 @@ def check_events(events: Iterator[yaml.Event], limits: Limits = DEFAULT_LIMITS) 
         if isinstance(event, yaml.DocumentStartEvent):
             sizes.clear()
         if isinstance(event, (yaml.ScalarEvent, yaml.AliasEvent)):
-            if isinstance(event, yaml.AliasEvent):
-                if event.anchor not in sizes:
-                    continue  # the composer reports the undefined alias
-                nodes, height = sizes[event.anchor]
-            else:
-                nodes, height = 1, 0
-                if event.anchor is not None:
-                    sizes[event.anchor] = (1, 0)
+            leaf = _leaf(event, sizes, stack)
+            if leaf is None:
+                continue
+            nodes, height = leaf
             total += nodes
             _grow(stack, nodes, height, len(stack), limits)
         elif isinstance(event, yaml.CollectionStartEvent):
@@ -127,6 +123,21 @@ def check_events(events: Iterator[yaml.Event], limits: Limits = DEFAULT_LIMITS) 
             raise UnsafeYamlError(
                 f"expands to more than {limits.max_nodes} nodes (aliases included)"
             )
+
+
+def _leaf(
+    event: yaml.Event, sizes: dict[str, tuple[int, int]], stack: list[list[Any]]
+) -> tuple[int, int] | None:
+    """A scalar's or an alias's expanded (nodes, collection height); None for an undefined
+    alias, which the composer reports."""
+    anchor = getattr(event, "anchor", None)
+    if not isinstance(event, yaml.AliasEvent):
+        if anchor is not None:
+            sizes[anchor] = (1, 0)
+        return 1, 0
+    if any(frame[0] == anchor for frame in stack):
+        raise UnsafeYamlError(f"alias *{anchor} refers to a node that holds it")
+    return sizes.get(anchor) if anchor is not None else None
 
 
 def _grow(stack: list[list[Any]], nodes: int, height: int, depth: int, limits: Limits) -> None:
