@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from akri_agent.discovery.model import Endpoint, EndpointKind
@@ -81,3 +83,48 @@ def test_backoff_grows_to_its_cap_and_resets() -> None:
     assert [backoff.next_delay() for _ in range(6)] == [0.0, 0.1, 0.2, 0.4, 0.5, 0.5]
     backoff.reset()
     assert backoff.next_delay() == 0.0
+
+
+@pytest.mark.parametrize(
+    ("name", "endpoint"),
+    [
+        ("x" * 10_000, "/var/lib/akri/x.sock"),
+        ("ud\x00ev", "/var/lib/akri/udev.sock"),
+        ("udev\n", "/var/lib/akri/udev.sock"),
+        ("../udev", "/var/lib/akri/udev.sock"),
+        ("-udev", "/var/lib/akri/udev.sock"),
+        ("x" * 64, "/var/lib/akri/x.sock"),
+    ],
+)
+def test_names_past_the_charset_or_length_are_refused(name: str, endpoint: str) -> None:
+    with pytest.raises(InvalidRegistrationError) as caught:
+        endpoint_from_request(Request(name=name, endpoint=endpoint))
+    assert str(caught.value).startswith("name: must be 1 to 63 letters, digits")
+    assert len(str(caught.value)) < 250
+
+
+@pytest.mark.parametrize(
+    "name", ["udev", "debugEcho", "onvif", "opcua", "my-handler_2.v1", "x" * 63]
+)
+def test_upstream_style_names_are_accepted(name: str) -> None:
+    assert endpoint_from_request(Request(name=name, endpoint=f"/var/lib/akri/{name[:10]}.sock"))
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "accepted"),
+    [
+        ("/var/lib/akri/udev.sock", True),
+        ("/var/lib/akri/handlers/udev.sock", True),
+        ("/var/lib/akri/../../run/docker.sock", False),
+        ("/run/containerd/containerd.sock", False),
+        ("/var/lib/akri", False),
+        ("/var/lib/akri-other/udev.sock", False),
+    ],
+)
+def test_unix_sockets_only_inside_the_handlers_directory(endpoint: str, accepted: bool) -> None:
+    request = Request(name="udev", endpoint=endpoint)
+    if accepted:
+        assert endpoint_from_request(request, directory=Path("/var/lib/akri")).address == endpoint
+    else:
+        with pytest.raises(InvalidRegistrationError, match="must be inside /var/lib/akri"):
+            endpoint_from_request(request, directory=Path("/var/lib/akri"))

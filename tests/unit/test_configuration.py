@@ -283,6 +283,21 @@ PROPERTY = "spec.discoveryHandler.discoveryProperties"
             f"{PROPERTY}[1].valueFrom.secretKeyRef.optional",
             "expected true or false",
         ),
+        (_onvif_with("spec.capacity", 1025), "spec.capacity", "must be at most 1024"),
+        (
+            _onvif_with("spec.capacity", 10**5000),
+            "spec.capacity",
+            "must be at most 1024",
+        ),
+        (_onvif_with("metadata.name", "Akri-Onvif"), "metadata.name", "must be lower-case"),
+        (_onvif_with("metadata.name", "cam\n"), "metadata.name", "must be lower-case"),
+        (_onvif_with("metadata.name", "-cam"), "metadata.name", "must be lower-case"),
+        (_onvif_with("metadata.name", "c" * 57), "metadata.name", "at most 56 characters"),
+        (
+            _onvif_with("spec.discoveryHandler.discoveryProperties.0.name", "USER\n"),
+            f"{PROPERTY}[0].name",
+            "must match",
+        ),
         (_onvif_with("metadata.name", None), "metadata.name", "expected a string"),
         (_onvif_with("apiVersion", "akri.sh/v1"), "apiVersion", "expected akri.sh/v0"),
         (_onvif_with("kind", "Instance"), "kind", "expected Configuration"),
@@ -296,6 +311,18 @@ def test_rejects_bad_configurations_naming_the_field(obj: Any, path: str, reason
     assert caught.value.path == path
     assert reason in caught.value.reason
     assert str(caught.value).startswith(f"{path}: ")
+
+
+def test_names_kubernetes_accepts_pass() -> None:
+    for name in ("c", "akri-onvif", "cam.lobby-2", "c" * 56):
+        assert parse_configuration(_onvif_with("metadata.name", name)).name == name
+
+
+def test_error_messages_stay_short_whatever_the_value() -> None:
+    for value in (list(range(10**6)), 10**5000, "x" * 10**6, {"a": [[[[[[["deep"]]]]]]]}):
+        with pytest.raises(InvalidResourceError) as caught:
+            parse_configuration(_onvif_with("spec.capacity", value))
+        assert len(str(caught.value)) < 200
 
 
 def test_error_message_shows_the_value() -> None:

@@ -64,6 +64,16 @@ def test_what_the_api_server_adds_is_admitted() -> None:
     assert problems(obj) == []
 
 
+def _both(
+    first: Callable[[dict[str, Any]], None], second: Callable[[dict[str, Any]], None]
+) -> Callable[[dict[str, Any]], None]:
+    def edit(obj: dict[str, Any]) -> None:
+        first(obj)
+        second(obj)
+
+    return edit
+
+
 def _set(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
     """An edit that sets the dotted ``path`` (``[i]`` for list items) to ``value``."""
 
@@ -94,6 +104,9 @@ def _drop(path: str) -> Callable[[dict[str, Any]], None]:
 
 
 UDEV_DETAILS = f"{HANDLER}.discoveryDetails"
+BILLION_LAUGHS = "a0: &a0 [lol]\n" + "".join(
+    f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]\n" for i in range(1, 10)
+)
 
 REJECTED: list[tuple[str, str, Callable[[dict[str, Any]], None], list[tuple[str, str]]]] = [
     (
@@ -268,6 +281,92 @@ REJECTED: list[tuple[str, str, Callable[[dict[str, Any]], None], list[tuple[str,
         "udev details that are not YAML",
         _set(UDEV_DETAILS, "udevRules: [\n"),
         [(UDEV_DETAILS, "is not valid YAML at line 2 (udev details)")],
+    ),
+    (
+        "debug-echo",
+        "capacity above the limit",
+        _set("spec.capacity", 1_000_000),
+        [("spec.capacity", "must be at most 1024 (slots per Instance)")],
+    ),
+    (
+        "debug-echo",
+        "capacity of 2**63-1",
+        _set("spec.capacity", 9223372036854775807),
+        [("spec.capacity", "must be at most 1024 (slots per Instance)")],
+    ),
+    (
+        "debug-echo",
+        "debugEcho details without descriptions",
+        _set(UDEV_DETAILS, "other: 1\n"),
+        [(f"{UDEV_DETAILS}.descriptions", "is required (a list of strings)")],
+    ),
+    (
+        "debug-echo",
+        "debugEcho descriptions not strings",
+        _set(UDEV_DETAILS, "descriptions: [1, {a: b}]\n"),
+        [(f"{UDEV_DETAILS}.descriptions", "expected a list of strings")],
+    ),
+    (
+        "debug-echo",
+        "debugEcho details with an alias explosion",
+        _set(UDEV_DETAILS, BILLION_LAUGHS),
+        [
+            (
+                UDEV_DETAILS,
+                "is not safe YAML (debugEcho details): expands to more than 1000000 nodes (aliases included)",
+            )
+        ],
+    ),
+    (
+        "onvif",
+        "ONVIF filter list items not strings",
+        _set(UDEV_DETAILS, "ipAddresses: {action: Include, items: [1]}\n"),
+        [(f"{UDEV_DETAILS}.ipAddresses.items", "expected a list of strings")],
+    ),
+    (
+        "onvif",
+        "ONVIF filter action unknown",
+        _set(UDEV_DETAILS, "uuids: {action: Drop, items: []}\n"),
+        [(f"{UDEV_DETAILS}.uuids.action", "expected Include or Exclude")],
+    ),
+    (
+        "onvif",
+        "ONVIF timeout out of range",
+        _set(UDEV_DETAILS, "discoveryTimeoutSeconds: 600\n"),
+        [(f"{UDEV_DETAILS}.discoveryTimeoutSeconds", "expected more than 0 and at most 60")],
+    ),
+    (
+        "onvif",
+        "ONVIF details nested too deep",
+        _set(UDEV_DETAILS, "scopes: " + "[" * 3000 + "]" * 3000 + "\n"),
+        [
+            (
+                UDEV_DETAILS,
+                "is not safe YAML (onvif details): nested deeper than the limit of 64 levels",
+            )
+        ],
+    ),
+    (
+        "udev",
+        "udev details with an alias explosion",
+        _set(UDEV_DETAILS, BILLION_LAUGHS),
+        [
+            (
+                UDEV_DETAILS,
+                "is not safe YAML (udev details): expands to more than 1000000 nodes (aliases included)",
+            )
+        ],
+    ),
+    (
+        "udev",
+        "a custom handler's details with an alias explosion",
+        _both(_set(f"{HANDLER}.name", "myHandler"), _set(UDEV_DETAILS, BILLION_LAUGHS)),
+        [
+            (
+                UDEV_DETAILS,
+                "is not safe YAML (discovery details): expands to more than 1000000 nodes (aliases included)",
+            )
+        ],
     ),
     (
         "udev",

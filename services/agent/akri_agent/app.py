@@ -73,6 +73,7 @@ async def run_agent(settings: AgentSettings, *, stop: asyncio.Event) -> None:
             lookup_device=lookup_device,
             device_plugins_directory=settings.device_plugins_directory,
             pod_resources_socket=settings.pod_resources_socket,
+            env_policy=settings.env_policy,
         )
 
         def instance_changed(key: ObjectKey) -> None:

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from akri_agent.env_names import DEFAULT_DENIED, DEFAULT_POLICY, EnvPolicy
 from akri_common.ids import NodeName
 from akri_common.logging import Format, Output
 from akri_common.settings import Environment, SettingsError
@@ -22,6 +23,8 @@ class AgentSettings:
     log_level: str
     log_format: Format
     log_output: Output = "stderr"
+    #: ``AGENT_ENV_DENY_LIST``: property names never set in a broker's environment.
+    env_policy: EnvPolicy = DEFAULT_POLICY
 
     @classmethod
     def from_environment(cls, env: Mapping[str, str]) -> AgentSettings:
@@ -44,4 +47,7 @@ class AgentSettings:
             log_level=read.string("LOG_LEVEL", "info"),
             log_format=log_format,  # type: ignore[arg-type]
             log_output=read.log_output(),
+            env_policy=EnvPolicy.parse(
+                read.string("AGENT_ENV_DENY_LIST", ",".join(DEFAULT_DENIED))
+            ),
         )

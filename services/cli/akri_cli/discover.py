@@ -16,13 +16,12 @@ from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import urlsplit
 
-import yaml
-
 from akri_agent.discovery.errors import InvalidDiscoveryDetailsError, UnresolvedPropertyError
 from akri_agent.discovery.manager import ConfigurationKey, DiscoveryManager, DiscoveryState
 from akri_agent.discovery.model import Endpoint, EndpointKind
 from akri_agent.registration.server import RegistrationServer
 from akri_cli.render import document, dump
+from akri_common import safe_yaml
 from akri_common.crds.configuration import Configuration, parse_configuration
 from akri_common.crds.errors import InvalidResourceError
 from akri_common.ids import HandlerName, NodeName
@@ -49,14 +48,22 @@ class DiscoverOptions:
 
 
 def load_configuration(path: Path) -> Configuration:
-    """The single Configuration in a YAML or JSON file, or a ``CommandError`` (exit 2)."""
+    """The single Configuration in a YAML or JSON file, or a ``CommandError`` (exit 2).
+
+    The file is read with the shared safe YAML reader: text that is not UTF-8, alias explosions,
+    deep nesting and huge integers are refused in one line, like any other bad input."""
     try:
-        text = path.read_text()
+        with path.open("rb") as file:
+            text = file.read(safe_yaml.DEFAULT_LIMITS.max_characters + 1)
     except OSError as err:
         raise CommandError(2, f"{path}: cannot read: {err.strerror}") from err
+    if len(text) > safe_yaml.DEFAULT_LIMITS.max_characters:
+        raise CommandError(
+            2, f"{path}: larger than {safe_yaml.DEFAULT_LIMITS.max_characters} bytes"
+        )
     try:
-        documents = [d for d in yaml.safe_load_all(text) if d is not None]
-    except yaml.YAMLError as err:
+        documents = [d for d in safe_yaml.load_all(text) if d is not None]
+    except safe_yaml.UnsafeYamlError as err:
         raise CommandError(2, f"{path}: not valid YAML: {_one_line(err)}") from err
     if len(documents) != 1:
         raise CommandError(

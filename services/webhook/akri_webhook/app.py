@@ -19,6 +19,7 @@ from akri_common.k8s.errors import ApiError
 from akri_common.k8s.objects import Objects
 from akri_common.metrics import MetricsServer
 from akri_webhook import source
+from akri_webhook.guard import GuardedSite, runner_options
 from akri_webhook.openapi import SchemaError
 from akri_webhook.schemas import SchemaSet
 from akri_webhook.server import Validator, tls_context
@@ -33,14 +34,30 @@ RETRY_MAX = 30.0
 async def run_webhook(settings: WebhookSettings, *, stop: asyncio.Event) -> None:
     """Serves until ``stop`` is set."""
     context = tls_context(settings.tls_crt_file, settings.tls_key_file)
-    validator = Validator()
+    validator = Validator(
+        request_timeout=settings.request_timeout_seconds,
+        validation_timeout=settings.validation_timeout_seconds,
+    )
     if settings.schemas_file is not None:
         validator.schemas = SchemaSet.from_json(settings.schemas_file.read_text())
-    runner = web.AppRunner(validator.app(), access_log=None, shutdown_timeout=5.0)
+    runner = web.AppRunner(
+        validator.app(),
+        access_log=None,
+        shutdown_timeout=5.0,
+        **runner_options(request_timeout=settings.request_timeout_seconds),
+    )
     await runner.setup()
     async with contextlib.AsyncExitStack() as stack:
+        stack.callback(validator.close)
         stack.push_async_callback(runner.cleanup)
-        site = web.TCPSite(runner, settings.host, settings.port, ssl_context=context)
+        site = GuardedSite(
+            runner,
+            settings.host,
+            settings.port,
+            ssl_context=context,
+            max_connections=settings.max_connections,
+            request_timeout=settings.request_timeout_seconds,
+        )
         await site.start()
         log.info("webhook_serving", port=settings.port, host=settings.host)
         if settings.metrics_port:

@@ -2,7 +2,11 @@
 
 Flags as upstream's chart passes them: ``--tls-crt-file``, ``--tls-key-file``, ``--port`` (8443).
 Environment: ``KUBECONFIG`` (else the in-cluster account), ``METRICS_PORT`` (8080, 0 = off),
-``SCHEMA_REFRESH_SECONDS`` (3600), ``LOG_LEVEL``, ``LOG_FORMAT``. ``--schemas-file`` reads the
+``SCHEMA_REFRESH_SECONDS`` (3600), ``LOG_LEVEL``, ``LOG_FORMAT``, and the limits that keep one
+client from blocking the others: ``WEBHOOK_MAX_CONNECTIONS`` (256 open connections),
+``WEBHOOK_REQUEST_TIMEOUT_SECONDS`` (10: a TLS handshake, the headers of a request after the
+previous one, or a body, must arrive within it, else the connection is cut) and
+``WEBHOOK_VALIDATION_TIMEOUT_SECONDS`` (5: a review taking longer is denied). ``--schemas-file`` reads the
 Kubernetes schemas from a file written by ``python -m akri_webhook.source`` instead of the API
 server (for air-gapped use and tests).
 """
@@ -31,6 +35,9 @@ class WebhookSettings:
     log_level: str
     log_format: Format
     log_output: Output = "stderr"
+    max_connections: int = 256
+    request_timeout_seconds: int = 10
+    validation_timeout_seconds: int = 5
 
     @classmethod
     def read(cls, argv: Sequence[str], env: Mapping[str, str]) -> WebhookSettings:
@@ -70,4 +77,11 @@ class WebhookSettings:
             log_level=read.string("LOG_LEVEL", "info"),
             log_format=log_format,  # type: ignore[arg-type]
             log_output=read.log_output(),
+            max_connections=read.integer("WEBHOOK_MAX_CONNECTIONS", 256, minimum=1, maximum=65535),
+            request_timeout_seconds=read.integer(
+                "WEBHOOK_REQUEST_TIMEOUT_SECONDS", 10, minimum=1, maximum=300
+            ),
+            validation_timeout_seconds=read.integer(
+                "WEBHOOK_VALIDATION_TIMEOUT_SECONDS", 5, minimum=1, maximum=60
+            ),
         )

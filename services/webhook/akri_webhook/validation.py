@@ -2,8 +2,8 @@
 
 Three passes, all pure: the object against the CRD schema with the cluster's ``PodSpec``,
 ``JobSpec``, ``ServiceSpec`` and ``ObjectMeta`` inside (``openapi``); the rules a schema cannot
-say (a discovery handler must be named, property names are unique, capacity is not negative, udev
-details parse and carry valid ``permissions``); and last ``parse_configuration``, the parser the
+say (a discovery handler must be named, property names are unique, capacity is not negative nor
+above ``MAX_CAPACITY``, ``discoveryDetails`` are what the handler would accept: see ``details``); and last ``parse_configuration``, the parser the
 agent and the controller use, so that nothing they would refuse gets in. A problem the parser
 reports at a path already reported is not repeated.
 """
@@ -13,16 +13,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import yaml
-
 from akri_common.crds import API_VERSION
-from akri_common.crds.configuration import KIND, parse_configuration
+from akri_common.crds.configuration import KIND, MAX_CAPACITY, parse_configuration
 from akri_common.crds.errors import InvalidResourceError
+from akri_webhook.details import details_problems
 from akri_webhook.openapi import check
 from akri_webhook.problems import Problem, index, join, type_name, unique
 from akri_webhook.schemas import SchemaSet, configuration_schema
 
-UDEV_PERMISSIONS = ("r", "w", "m", "rw", "rm", "rwm", "wm")
 HANDLER = "spec.discoveryHandler"
 _SCHEMA = configuration_schema()
 
@@ -59,6 +57,10 @@ def _rules(obj: Mapping[str, Any]) -> list[Problem]:
     capacity = spec.get("capacity")
     if isinstance(capacity, int) and not isinstance(capacity, bool) and capacity < 0:
         found.append(Problem("spec.capacity", "must not be negative"))
+    elif isinstance(capacity, int) and not isinstance(capacity, bool) and capacity > MAX_CAPACITY:
+        found.append(
+            Problem("spec.capacity", f"must be at most {MAX_CAPACITY} (slots per Instance)")
+        )
     handler = spec.get("discoveryHandler")
     if handler is None:
         found.append(Problem(HANDLER, "is required"))
@@ -83,45 +85,6 @@ def _handler_rules(handler: Mapping[str, Any]) -> list[Problem]:
                     found.append(Problem(path, f"duplicate property name {prop_name!r}"))
                 seen.add(prop_name)
     details = handler.get("discoveryDetails")
-    if isinstance(name, str) and name.lower() == "udev" and isinstance(details, str) and details:
-        found += udev_details_problems(details, f"{HANDLER}.discoveryDetails")
-    return found
-
-
-def udev_details_problems(details: str, path: str) -> list[Problem]:
-    """What upstream's udev handler would refuse in its details: YAML with ``udevRules`` (a list
-    of strings), an optional boolean ``groupRecursive`` and ``permissions`` among
-    r, w, m, rw, rm, rwm, wm. Paths continue into the YAML (``discoveryDetails.permissions``)."""
-    try:
-        document = yaml.safe_load(details)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        return [Problem(path, f"is not valid YAML{where} (udev details)")]
-    if not isinstance(document, Mapping):
-        return [Problem(path, f"udev details must be a YAML mapping, got {type_name(document)}")]
-    found: list[Problem] = []
-    rules = document.get("udevRules")
-    if rules is None:
-        found.append(Problem(f"{path}.udevRules", "is required (a list of udev rules)"))
-    elif not isinstance(rules, list) or not all(isinstance(rule, str) for rule in rules):
-        found.append(Problem(f"{path}.udevRules", "expected a list of strings"))
-    recursive = document.get("groupRecursive")
-    if recursive is not None and not isinstance(recursive, bool):
-        found.append(
-            Problem(f"{path}.groupRecursive", f"expected a boolean, got {type_name(recursive)}")
-        )
-    permissions = document.get("permissions")
-    if permissions is not None and permissions not in UDEV_PERMISSIONS:
-        shown = (
-            repr(permissions)
-            if isinstance(permissions, str) and len(permissions) <= 10
-            else type_name(permissions)
-        )
-        found.append(
-            Problem(
-                f"{path}.permissions",
-                f"invalid udev device permissions: must be one of {', '.join(UDEV_PERMISSIONS)} (got {shown})",
-            )
-        )
+    if isinstance(name, str) and isinstance(details, str) and details:
+        found += details_problems(name, details, f"{HANDLER}.discoveryDetails")
     return found

@@ -11,6 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+import structlog
+
+from akri_agent.env_names import DEFAULT_POLICY, EnvPolicy, filter_env
 from akri_common.crds.naming import env_suffix
 from akri_common.devices import Device, DeviceSpec, Mount
 from akri_common.ids import InstanceName
@@ -24,6 +27,9 @@ class ContainerAllocation:
     annotations: Mapping[str, str] = field(default_factory=dict)
 
 
+log = structlog.get_logger(__name__)
+
+
 def instance_digest(instance: InstanceName) -> str:
     """The 6-hex digest at the end of ``<configuration>-<hash6>`` (the last 6 characters when the
     name does not follow the rule)."""
@@ -31,12 +37,23 @@ def instance_digest(instance: InstanceName) -> str:
 
 
 def instance_allocation(
-    *, instance: InstanceName, broker_properties: Mapping[str, str], device: Device | None
+    *,
+    instance: InstanceName,
+    broker_properties: Mapping[str, str],
+    device: Device | None,
+    env_policy: EnvPolicy = DEFAULT_POLICY,
 ) -> ContainerAllocation:
-    """The container edits for one Instance."""
+    """The container edits for one Instance (names ``env_policy`` refuses are left out)."""
     suffix = env_suffix(instance_digest(instance))
     merged = dict(device.properties) if device is not None else {}
     merged.update(broker_properties)
+    merged, dropped = filter_env(merged, env_policy)
+    if dropped:
+        log.warning(
+            "properties_not_set_as_env",
+            instance=instance,
+            dropped={repr(name)[:80]: reason for name, reason in list(dropped.items())[:20]},
+        )
     envs: dict[str, str] = {}
     for key, value in merged.items():
         envs[key] = value

@@ -35,6 +35,7 @@ from akri_agent.device_plugins.slots import (
     instance_devices,
     slot_index,
 )
+from akri_agent.env_names import DEFAULT_POLICY, EnvPolicy
 from akri_common.devices import Device
 from akri_common.ids import ConfigurationName, InstanceName, NodeName
 
@@ -44,10 +45,18 @@ log = structlog.get_logger(__name__)
 class InstanceBackend:
     """One Instance on this node: its ledger, its discovered device, its instance-level list."""
 
-    def __init__(self, *, node: NodeName, ledger: InstanceLedger, device: Device) -> None:
+    def __init__(
+        self,
+        *,
+        node: NodeName,
+        ledger: InstanceLedger,
+        device: Device,
+        env_policy: EnvPolicy = DEFAULT_POLICY,
+    ) -> None:
         self.node = node
         self.ledger = ledger
         self.device = device
+        self.env_policy = env_policy
 
     @property
     def name(self) -> InstanceName:
@@ -71,6 +80,7 @@ class InstanceBackend:
             instance=self.name,
             broker_properties=self.ledger.snapshot.broker_properties,
             device=self.device,
+            env_policy=self.env_policy,
         )
 
     async def allocate(self, device_ids: Sequence[str]) -> ContainerAllocation:

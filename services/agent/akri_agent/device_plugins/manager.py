@@ -44,6 +44,7 @@ from akri_agent.device_plugins.reclaimer import (
     stale_slots,
 )
 from akri_agent.device_plugins.slots import ConfigurationUsage, DeviceState
+from akri_agent.env_names import DEFAULT_POLICY, EnvPolicy
 from akri_common.crds.naming import resource_name
 from akri_common.devices import Device
 from akri_common.filewatch import WatchError
@@ -92,8 +93,10 @@ class DevicePluginManager:
         reclaim_interval: float = 5.0,
         reclaim_grace: float = 20.0,
         used_configuration_slots_healthy: bool = True,
+        env_policy: EnvPolicy = DEFAULT_POLICY,
     ) -> None:
         self.node = node
+        self._env_policy = env_policy
         self._objects = objects
         self._instances = instances
         self._lookup_device = lookup_device
@@ -177,7 +180,9 @@ class DevicePluginManager:
             snapshot=snapshot,
             on_change=lambda: self._refresh(holder[0]) if holder else None,
         )
-        backend = InstanceBackend(node=self.node, ledger=ledger, device=device)
+        backend = InstanceBackend(
+            node=self.node, ledger=ledger, device=device, env_policy=self._env_policy
+        )
         server = PluginServer(plugin=snapshot.name, directory=self.directory, backend=backend)
         entry = _InstanceEntry(
             key=key, backend=backend, server=server, configuration=snapshot.configuration

@@ -20,6 +20,14 @@ from akri_common.ids import ConfigurationName, HandlerName
 
 KIND = "Configuration"
 PROPERTY_NAME = re.compile(r"^[_A-Za-z][_A-Za-z0-9]*$")
+#: The most slots one Instance may offer: each is a kubelet device the agent lists and tracks, so
+#: an unbounded ``capacity`` would exhaust the agent's memory and kubelet's patience.
+MAX_CAPACITY = 1024
+#: A Configuration's name must be a DNS-1123 subdomain (the API server's own rule) short enough
+#: that ``akri.sh/<name>-<hash6>``, the instance plugin's resource name, stays a qualified name
+#: (at most 63 characters after the prefix).
+MAX_NAME_LENGTH = 56
+NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 
 JsonObject = Mapping[str, Any]
 
@@ -80,6 +88,18 @@ def parse_configuration(obj: Any) -> Configuration:
     name = _string(metadata.get("name"), "metadata.name")
     if not name:
         raise InvalidResourceError("metadata.name", name, "must not be empty")
+    if len(name) > MAX_NAME_LENGTH:
+        raise InvalidResourceError(
+            "metadata.name",
+            name,
+            f"must be at most {MAX_NAME_LENGTH} characters (akri.sh/<name>-<hash6> must fit 63)",
+        )
+    if not NAME.fullmatch(name):
+        raise InvalidResourceError(
+            "metadata.name",
+            name,
+            "must be lower-case letters, digits, '-' and '.', starting and ending with a letter or digit",
+        )
     spec = _mapping(root.get("spec"), "spec")
     broker_spec = _optional_mapping(spec.get("brokerSpec"), "spec.brokerSpec") or {}
     pod_spec = _optional_mapping(broker_spec.get("brokerPodSpec"), "spec.brokerSpec.brokerPodSpec")
@@ -94,7 +114,7 @@ def parse_configuration(obj: Any) -> Configuration:
         uid=_string(metadata.get("uid", ""), "metadata.uid"),
         generation=_integer(metadata.get("generation", 0), "metadata.generation"),
         discovery_handler=_discovery_handler(spec.get("discoveryHandler")),
-        capacity=_integer(spec.get("capacity", 1), "spec.capacity"),
+        capacity=_capacity(spec.get("capacity", 1)),
         broker_properties=_string_map(spec.get("brokerProperties"), "spec.brokerProperties"),
         broker_pod_spec=pod_spec,
         broker_job_spec=job_spec,
@@ -142,7 +162,7 @@ def _discovery_handler(obj: Any) -> DiscoveryHandlerInfo:
 def _discovery_property(obj: Any, path: str) -> DiscoveryProperty:
     item = _mapping(obj, path)
     name = _string(item.get("name"), f"{path}.name")
-    if not PROPERTY_NAME.match(name):
+    if not PROPERTY_NAME.fullmatch(name):
         raise InvalidResourceError(
             f"{path}.name", name, "must match ^[_A-Za-z][_A-Za-z0-9]*$ (a letter or _ first)"
         )
@@ -202,6 +222,15 @@ def _integer(obj: Any, path: str) -> int:
     if obj < 0:
         raise InvalidResourceError(path, obj, "must not be negative")
     return obj
+
+
+def _capacity(obj: Any) -> int:
+    capacity = _integer(obj, "spec.capacity")
+    if capacity > MAX_CAPACITY:
+        raise InvalidResourceError(
+            "spec.capacity", capacity, f"must be at most {MAX_CAPACITY} (slots per Instance)"
+        )
+    return capacity
 
 
 def _string_map(obj: Any, path: str) -> dict[str, str]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from akri_common.safe_yaml import shown
+
 
 class InvalidResourceError(ValueError):
     """A Configuration or Instance that does not fit the ``akri.sh/v0`` schema.
@@ -16,9 +18,4 @@ class InvalidResourceError(ValueError):
         self.path = path
         self.value = value
         self.reason = reason
-        super().__init__(f"{path}: {reason} (got {_show(value)})")
-
-
-def _show(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
+        super().__init__(f"{path}: {reason} (got {shown(value)})")

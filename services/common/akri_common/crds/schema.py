@@ -21,7 +21,7 @@ import yaml
 
 from akri_common.crds import GROUP, VERSION
 from akri_common.crds.configuration import KIND as CONFIGURATION_KIND
-from akri_common.crds.configuration import PROPERTY_NAME
+from akri_common.crds.configuration import MAX_CAPACITY, PROPERTY_NAME
 from akri_common.crds.instance import KIND as INSTANCE_KIND
 
 Schema = dict[str, Any]
@@ -112,7 +112,8 @@ CONFIGURATION_SPEC: Schema = {
         },
         "capacity": {
             "type": "integer",
-            "description": "How many pods may use each discovered device at once (default 1).",
+            "maximum": MAX_CAPACITY,
+            "description": f"How many pods may use each discovered device at once (default 1, at most {MAX_CAPACITY}).",
         },
         "brokerSpec": {
             "type": "object",
@@ -139,6 +140,7 @@ INSTANCE_SPEC: Schema = {
             "type": "integer",
             "format": "uint",
             "minimum": 0,
+            "maximum": MAX_CAPACITY,
             "description": "How many pods may use this device at once.",
         },
         "brokerProperties": {

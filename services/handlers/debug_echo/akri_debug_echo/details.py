@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from akri_common.safe_yaml import shown
 from akri_handler_sdk import InvalidDetailsError
 from akri_handler_sdk.details import load_mapping
 
@@ -23,6 +24,6 @@ def parse_details(text: str) -> DebugEchoDetails:
     descriptions = document["descriptions"]
     if not isinstance(descriptions, list) or not all(isinstance(d, str) for d in descriptions):
         raise InvalidDetailsError(
-            "descriptions", f"expected a list of strings, got {descriptions!r}"
+            "descriptions", f"expected a list of strings, got {shown(descriptions)}"
         )
     return DebugEchoDetails(descriptions=tuple(descriptions))

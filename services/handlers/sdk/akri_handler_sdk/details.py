@@ -1,13 +1,14 @@
 """Reading ``discoveryDetails``: YAML or JSON text that must hold a mapping.
 
 Every handler starts its ``parse_details`` here, so a malformed document gets the same precise
-``InvalidDetailsError`` everywhere; the handler then checks its own fields.
+``InvalidDetailsError`` everywhere; the handler then checks its own fields. The text is read by
+the shared safe reader (:mod:`akri_common.safe_yaml`): alias explosions, deep nesting and huge
+integers are refused before anything is built, so no Configuration can hang a handler.
 """
 
 from __future__ import annotations
 
-import yaml
-
+from akri_common import safe_yaml
 from akri_handler_sdk.errors import InvalidDetailsError
 
 
@@ -18,10 +19,9 @@ def load_mapping(text: str, *, expected: str, empty_ok: bool = False) -> dict[st
     list"); with ``empty_ok`` empty details mean an empty mapping.
     """
     try:
-        document = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        reason = " ".join(str(err).split())
-        raise InvalidDetailsError("discoveryDetails", f"not valid YAML or JSON ({reason})") from err
+        document = safe_yaml.load(text)
+    except safe_yaml.UnsafeYamlError as err:
+        raise InvalidDetailsError("discoveryDetails", f"not valid YAML or JSON ({err})") from None
     if document is None and empty_ok:
         return {}
     if not isinstance(document, dict):

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from akri_common.safe_yaml import shown
 from akri_handler_sdk import InvalidDetailsError
 from akri_handler_sdk.details import load_mapping
 from akri_udev.query import Query, compile_rules
@@ -41,17 +42,19 @@ def parse_details(text: str, properties: Mapping[str, bytes | None] | None = Non
     if rules_value is None:
         raise InvalidDetailsError("udevRules", "is required (a list of udev rule strings)")
     if not isinstance(rules_value, list) or not all(isinstance(r, str) for r in rules_value):
-        raise InvalidDetailsError("udevRules", f"expected a list of strings, got {rules_value!r}")
+        raise InvalidDetailsError(
+            "udevRules", f"expected a list of strings, got {shown(rules_value)}"
+        )
     group_recursive = document.get("groupRecursive", False)
     if not isinstance(group_recursive, bool):
         raise InvalidDetailsError(
-            "groupRecursive", f"expected true or false, got {group_recursive!r}"
+            "groupRecursive", f"expected true or false, got {shown(group_recursive)}"
         )
     permissions = document.get("permissions", DEFAULT_PERMISSIONS)
     if permissions not in PERMISSIONS:
         raise InvalidDetailsError(
             "permissions",
-            f"{permissions!r} is not a valid permission combination"
+            f"{shown(permissions)} is not a valid permission combination"
             f" (expected one of {', '.join(PERMISSIONS)})",
         )
     try:
@@ -59,7 +62,7 @@ def parse_details(text: str, properties: Mapping[str, bytes | None] | None = Non
         queries = compile_rules(rules)
     except RuleSyntaxError as err:
         raise InvalidDetailsError(
-            f"udevRules[{err.index}]", f"column {err.column}: {err.reason} (in {err.text!r})"
+            f"udevRules[{err.index}]", f"column {err.column}: {err.reason} (in {shown(err.text)})"
         ) from err
     extras = properties or {}
     return UdevDetails(

@@ -1,7 +1,8 @@
 """The udev ``DiscoveryHandler``: enumerate once, then follow uevents; re-enumerate now and then.
 
 Per ``Discover`` stream: open a netlink monitor first, enumerate every rule, report; then for each
-batch of uevents forget and re-decide the affected subtrees and report at once (the SDK sends only
+batch of uevents forget and re-decide the affected subtrees and report at once (scans hand the
+event loop back every few milliseconds, so no stream starves another) (the SDK sends only
 lists that changed). Every ``resync_seconds`` without uevents (default 300) a full enumeration
 guards against anything missed.
 """
@@ -41,20 +42,20 @@ class UdevHandler:
     async def discover(self, details: UdevDetails) -> AsyncGenerator[tuple[Device, ...], None]:
         context = pyudev.Context()
         with Uevents(context, source=self.settings.monitor_source) as uevents:
-            found = _full_scan(context, details)
+            found = await _full_scan(context, details)
             yield _devices(found, details)
             while True:
                 batch = await uevents.next_batch(timeout=self.settings.resync_seconds)
                 if batch is None:
-                    found = _full_scan(context, details)
+                    found = await _full_scan(context, details)
                 else:
-                    found = _apply(context, details, found, batch)
+                    found = await _apply(context, details, found, batch)
                 yield _devices(found, details)
 
 
-def _full_scan(context: pyudev.Context, details: UdevDetails) -> sysfs.Found:
+async def _full_scan(context: pyudev.Context, details: UdevDetails) -> sysfs.Found:
     started = time.perf_counter()
-    found = sysfs.scan(context, details.queries)
+    found = await sysfs.scan_async(context, details.queries)
     log.info(
         "udev_enumerated",
         rules=len(details.queries),
@@ -64,7 +65,7 @@ def _full_scan(context: pyudev.Context, details: UdevDetails) -> sysfs.Found:
     return found
 
 
-def _apply(
+async def _apply(
     context: pyudev.Context, details: UdevDetails, found: sysfs.Found, batch: list[Uevent]
 ) -> sysfs.Found:
     for event in batch:
@@ -72,7 +73,7 @@ def _apply(
         for devpath in step.drop:
             found = inventory.without_subtree(found, devpath)
         if step.rescan is not None:
-            found.update(sysfs.scan_subtree(context, details.queries, step.rescan))
+            found.update(await sysfs.scan_subtree_async(context, details.queries, step.rescan))
     log.debug("udev_events_applied", events=len(batch), matched=len(found))
     return found
 

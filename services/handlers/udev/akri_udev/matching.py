@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from akri_udev.query import EnumeratorFilters, PostFilter, Query
+from akri_udev.regex import Regex
 from akri_udev.rules import Field
 
 TAGS_PROPERTY = "TAGS"
@@ -69,10 +70,9 @@ def _glob_regex(pattern: str) -> re.Pattern[str]:
     return re.compile(fnmatch.translate(pattern.replace("[^", "[!")), re.DOTALL)
 
 
-def whole_match(pattern: re.Pattern[str], text: str) -> bool:
+def whole_match(pattern: Regex, text: str) -> bool:
     """Upstream's ``is_regex_match``: the leftmost match must span the whole string."""
-    found = pattern.search(text)
-    return found is not None and found.start() == 0 and found.end() == len(text)
+    return pattern.whole_match(text)
 
 
 def enumerator_matches(filters: EnumeratorFilters, record: DeviceRecord) -> bool:

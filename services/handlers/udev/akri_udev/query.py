@@ -4,7 +4,8 @@
    filters with libudev's glob semantics;
 2. ``!=`` on ``ATTR{k}`` and ``SUBSYSTEM`` are enumerator "nomatch" filters;
 3. everything else is checked after scanning, the value being a regular expression that must match
-   the whole string (compiled here, so that a bad one is rejected with its rule and column).
+   the whole string (compiled here with RE2, linear-time like upstream's Rust ``regex``, so that a
+   bad one is rejected with its rule and column and none can backtrack).
 
 ``EnumeratorFilters.pushed`` says which of group 1 and 2 libudev can apply itself (the rest are
 checked by :mod:`akri_udev.matching` alone, with the same semantics).
@@ -12,10 +13,10 @@ checked by :mod:`akri_udev.matching` alone, with the same semantics).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from akri_udev.regex import Regex, RegexError, compile_regex
 from akri_udev.rules import Field, Filter, Operator, Rule, RuleSyntaxError
 
 #: ``==`` filters libudev's enumerator applies (glob), and ``!=`` filters it applies as "nomatch".
@@ -52,7 +53,7 @@ class PostFilter:
 
     field: Field
     op: Operator
-    pattern: re.Pattern[str]
+    pattern: Regex
     key: str | None = None
 
     @property
@@ -134,12 +135,12 @@ def compile_rules(rules: Iterable[Rule]) -> tuple[Query, ...]:
 
 def _compile_post(rule: Rule, item: Filter) -> PostFilter:
     try:
-        pattern = re.compile(item.value)
-    except re.error as err:
+        pattern = compile_regex(item.value)
+    except RegexError as err:
         raise RuleSyntaxError(
             index=rule.index,
-            column=item.value_column + (err.pos or 0),
-            reason=f"the value of {item.field}{item.op} is not a valid regular expression ({err.msg})",
+            column=item.value_column + err.pos,
+            reason=f"the value of {item.field}{item.op} is not a valid regular expression ({err})",
             text=rule.text,
         ) from err
     return PostFilter(field=item.field, op=item.op, pattern=pattern, key=item.key)

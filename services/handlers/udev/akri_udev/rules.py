@@ -108,7 +108,12 @@ class RuleSyntaxError(ValueError):
         self.column = column
         self.reason = reason
         self.text = text
-        super().__init__(f"rule {index}, column {column}: {reason} (in {text!r})")
+        super().__init__(f"rule {index}, column {column}: {reason} (in {_shown(text)})")
+
+
+def _shown(text: str, limit: int = 80) -> str:
+    quoted = repr(text[:limit])
+    return quoted if len(text) <= limit else quoted + "..."
 
 
 class _Scanner:
@@ -190,7 +195,7 @@ def _parse_filter(scanner: _Scanner) -> Filter:
         field_ = Field(name)
     except ValueError:
         raise scanner.fail(
-            f"unknown field {name!r}; supported fields: {_SUPPORTED}", column=start
+            f"unknown field {_shown(name)}; supported fields: {_SUPPORTED}", column=start
         ) from None
     if field_ in KEYED_FIELDS and key is None:
         raise scanner.fail(f"field {name} needs a key in braces, as {name}{{name}}")
