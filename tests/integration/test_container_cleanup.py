@@ -24,7 +24,9 @@ from tests.support.machine import snapshot
 REPO = Path(__file__).resolve().parents[2]
 UP_TIMEOUT_S = 180.0
 
-pytestmark = pytest.mark.containers
+# Container testbeds start in seconds, but the first test of a module also pays for pushing the
+# images, the first pulls and, here, `helm install --wait`.
+pytestmark = [pytest.mark.containers, pytest.mark.timeout(600)]
 
 
 def _testbed(*args: str, directory: Path) -> list[str]:

@@ -29,7 +29,9 @@ from tests.support.kubectl import Kubectl, pod, running, wait_until
 REPO = Path(__file__).resolve().parents[2]
 NODES = ("testbed-node-1", "testbed-node-2")
 
-pytestmark = pytest.mark.containers
+# Container testbeds start in seconds, but the first test of a module also pays for pushing the
+# images, the first pulls and, here, `helm install --wait`.
+pytestmark = [pytest.mark.containers, pytest.mark.timeout(600)]
 
 
 @pytest.fixture(scope="module")
