@@ -477,6 +477,15 @@ def _start_container_nodes(
         cluster.save()
 
 
+def add_host(cluster: Cluster, suffix: str, ip: str) -> str:
+    """A host of its own on a container testbed's node network (``netns.add_host``): returns the
+    path of its network namespace, for ``nsenter --net=<path>``."""
+    if not cluster.containers:
+        raise TestbedError("add_host: only a container testbed has a node network")
+    network = netns.Network(netns.testbed_id(cluster.directory), len(cluster.nodes))
+    return str(netns.NETNS_DIR / netns.add_host(network, suffix, ip))
+
+
 def container_node(cluster: Cluster, name: str) -> containernode.ContainerNode:
     """The container node ``name`` of a running container testbed."""
     index = next((i for i, n in enumerate(cluster.nodes, start=1) if n.name == name), None)

@@ -139,6 +139,49 @@ def plumbing(network: Network) -> list[list[str]]:
     return commands
 
 
+def host_plumbing(network: Network, suffix: str, ip: str) -> list[list[str]]:
+    """Commands that add a bare host (a simulated camera, a server) on the node network: its own
+    namespace ``akri-<id>-<suffix>`` with ``eth0`` at ``ip`` on the bridge (pure)."""
+    ns = f"{network.cluster}-{suffix}"
+    port = f"h-{suffix}"[:15]
+    return [
+        ["ip", "netns", "add", ns],
+        ["ip", "-n", ns, "link", "set", "lo", "up"],
+        [
+            "ip",
+            "-n",
+            network.cluster,
+            "link",
+            "add",
+            port,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            "eth0",
+            "netns",
+            ns,
+        ],
+        ["ip", "-n", network.cluster, "link", "set", port, "master", BRIDGE, "up"],
+        ["ip", "-n", ns, "addr", "add", f"{ip}/24", "dev", "eth0"],
+        ["ip", "-n", ns, "link", "set", "eth0", "up"],
+        ["ip", "-n", ns, "route", "add", "default", "via", GATEWAY_IP],
+    ]
+
+
+def add_host(network: Network, suffix: str, ip: str) -> str:
+    """Adds a host on the node network (see ``host_plumbing``); returns its namespace. ``down``
+    removes it with the testbed's other namespaces."""
+    ns = f"{network.cluster}-{suffix}"
+    try:
+        for command in host_plumbing(network, suffix, ip):
+            run(command)
+    except BaseException:
+        delete([ns])
+        raise
+    return ns
+
+
 def create(network: Network) -> None:
     """Builds the namespaces, the bridge, the veths and the routes; undoes all on failure."""
     try:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import os
 import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +21,7 @@ from typing import Any
 
 import pytest
 import yaml
-from akri_testbed.cluster import Cluster, container_node
+from akri_testbed.cluster import Cluster, add_host, container_node
 
 from tests.support.helm import CHART, helm_binary
 from tests.support.images import ImageRefs
@@ -32,6 +33,7 @@ RELEASE = "akri"
 NODES = ("testbed-node-1", "testbed-node-2")
 INSTALL_TIMEOUT = "240s"
 DEBUG_ECHO_VALUES = REPO / "examples" / "helm" / "debug-echo.yaml"
+ONVIF_VALUES = REPO / "examples" / "helm" / "onvif.yaml"
 
 # Container testbeds start in seconds, but the first test of a module also pays for pushing the
 # images, the first pulls and, here, `helm install --wait`.
@@ -288,6 +290,81 @@ def test_an_upgrade_dropping_a_description_removes_only_that_device(
     assert {k: v for k, v in after_parts.items() if k in before_parts} == before_parts
     # The webhook still answers, with the same or a rotated certificate, after the upgrade.
     assert "imagePulPolicy" in _webhook_refuses(kubectl)
+
+
+CAMERA_IP = "10.200.0.100"
+CAMERA_UUID = "0a3ec5b4-6f4e-4d8a-9c1e-1d2c3b4a5f60"
+
+
+@pytest.fixture
+def camera(container_testbed: Cluster) -> Iterator[str]:
+    """A simulated ONVIF camera on the node network, in a namespace of its own."""
+    netns_path = add_host(container_testbed, "cam1", CAMERA_IP)
+    log = open(container_testbed.directory / "logs" / "camera.log", "ab")  # noqa: SIM115
+    process = subprocess.Popen(
+        [
+            "nsenter",
+            f"--net={netns_path}",
+            "--",
+            sys.executable,
+            "-m",
+            "tests.integration.onvif_support.camera",
+            "--ip",
+            CAMERA_IP,
+            "--uuid",
+            CAMERA_UUID,
+            "--mac",
+            "02:00:00:00:01:00",
+        ],
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        yield CAMERA_UUID
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
+        log.close()
+
+
+def test_an_upgrade_adding_onvif_finds_a_camera_and_restarts_nothing_else(
+    container_testbed: Cluster, kubectl: Kubectl, release: None, camera: str
+) -> None:
+    parts = "app.kubernetes.io/part-of=akri"
+    before_parts = _uids(kubectl, parts)
+    before_brokers = {p["metadata"]["name"]: p["metadata"]["uid"] for p in _brokers(kubectl)}
+    _install(
+        container_testbed,
+        "--set",
+        "debugEcho.configuration.discoveryDetails.descriptions={foo0}",
+        "-f",
+        str(ONVIF_VALUES),
+    )
+    _running_on_both_nodes(kubectl, "app.kubernetes.io/name=akri-onvif-discovery")
+
+    def camera_instance() -> dict[str, Any] | None:
+        for instance in _instances(kubectl).values():
+            if instance["spec"]["brokerProperties"].get("ONVIF_DEVICE_UUID") == camera:
+                return instance
+        return None
+
+    instance = wait_until(camera_instance, what="the camera's Instance", timeout=120)
+    assert instance["spec"]["brokerProperties"]["ONVIF_DEVICE_IP_ADDRESS"] == CAMERA_IP
+    name = instance["metadata"]["name"]
+    wait_until(
+        lambda: any(
+            p["metadata"]["labels"]["akri.sh/instance"] == name
+            and p["status"].get("phase") == "Running"
+            for p in _brokers(kubectl)
+        ),
+        what="a Running broker for the camera",
+        timeout=180,
+    )
+    after_parts = _uids(kubectl, parts)
+    assert {k: v for k, v in after_parts.items() if k in before_parts} == before_parts
+    after_brokers = {p["metadata"]["name"]: p["metadata"]["uid"] for p in _brokers(kubectl)}
+    assert {k: v for k, v in after_brokers.items() if k in before_brokers} == before_brokers
 
 
 def test_uninstall_leaves_a_clean_cluster_and_a_second_install_works(
