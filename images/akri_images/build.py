@@ -28,7 +28,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from akri_images import app, base
+from akri_images import app, base, native
 from akri_images.catalog import (
     LICENSES,
     SITE_DIR,
@@ -90,6 +90,15 @@ def revision(root: Path = app.PROJECT_ROOT) -> str:
 
 
 def runtime_config(spec: ImageSpec, *, version: str, rev: str) -> RuntimeConfig:
+    if spec.native:
+        return RuntimeConfig(
+            entrypoint=spec.entrypoint,
+            env=(("PATH", "/"),),
+            user=spec.user,
+            labels=_labels(spec, version=version, rev=rev),
+            exposed_ports=spec.ports,
+            history=(f"{spec.native}/build.sh --out /{spec.program} (static)",),
+        )
     return RuntimeConfig(
         entrypoint=spec.entrypoint,
         env=(
@@ -102,20 +111,24 @@ def runtime_config(spec: ImageSpec, *, version: str, rev: str) -> RuntimeConfig:
             ("LOG_OUTPUT", "stdout"),
         ),
         user=spec.user,
-        labels={
-            "org.opencontainers.image.title": spec.title,
-            "org.opencontainers.image.source": SOURCE_URL,
-            "org.opencontainers.image.version": version,
-            "org.opencontainers.image.revision": rev,
-            "org.opencontainers.image.licenses": LICENSES,
-            "org.opencontainers.image.ref.name": spec.ref(version),
-        },
+        labels=_labels(spec, version=version, rev=rev),
         exposed_ports=spec.ports,
         history=(
             f"debootstrap --variant={base.VARIANT} {base.SUITE} + {' '.join(base.PACKAGES)}",
             f"pip install --target {SITE_DIR} '.[{spec.extra}]'",
         ),
     )
+
+
+def _labels(spec: ImageSpec, *, version: str, rev: str) -> dict[str, str]:
+    return {
+        "org.opencontainers.image.title": spec.title,
+        "org.opencontainers.image.source": SOURCE_URL,
+        "org.opencontainers.image.version": version,
+        "org.opencontainers.image.revision": rev,
+        "org.opencontainers.image.licenses": LICENSES,
+        "org.opencontainers.image.ref.name": spec.ref(version),
+    }
 
 
 def _archive_key(spec: ImageSpec, base_key: str, app_key: str, runtime: RuntimeConfig) -> str:
@@ -179,7 +192,10 @@ def locate(build: bool = False) -> dict[str, ImageArchive]:
     missing: list[str] = []
     for spec in select(()):
         runtime = runtime_config(spec, version=version, rev=rev)
-        key = _archive_key(spec, base_key, app.cache_key(spec.extra, sources), runtime)
+        if spec.native:
+            key = _archive_key(spec, "scratch", native.cache_key(spec), runtime)
+        else:
+            key = _archive_key(spec, base_key, app.cache_key(spec.extra, sources), runtime)
         current = _current(spec, key, version)
         if current is None:
             missing.append(spec.name)
@@ -220,16 +236,21 @@ def build_images(names: Sequence[str], *, log: Callable[[str], None] = print) ->
         sources = app.sources_digest()
         for spec in specs:
             began = time.monotonic()
-            layer = app.ensure(
-                cache_root(), extra=spec.extra, wheels=wheels, sources=sources, log=log
-            )
+            if spec.native:
+                layer = native.ensure(cache_root(), spec, log=log)
+                layers, base_key = [layer.layer], "scratch"
+            else:
+                layer = app.ensure(
+                    cache_root(), extra=spec.extra, wheels=wheels, sources=sources, log=log
+                )
+                layers, base_key = [the_base.layer, layer.layer], the_base.key
             app_seconds = time.monotonic() - began
             runtime = runtime_config(spec, version=version, rev=rev)
-            key = _archive_key(spec, the_base.key, layer.key, runtime)
+            key = _archive_key(spec, base_key, layer.key, runtime)
             archive = _current(spec, key, version)
             fresh = archive is None
             if archive is None:
-                archive = _write(spec, key, version, [the_base.layer, layer.layer], runtime)
+                archive = _write(spec, key, version, layers, runtime)
             seconds = time.monotonic() - began
             log(
                 f"{spec.name:<22} {archive.ref:<36} {archive.compressed_size / MiB:6.1f} MiB"
@@ -285,6 +306,10 @@ def records() -> dict[str, str]:
     sources = app.sources_digest()
     found = {"base": base_cache_root() / base.cache_key() / "build-record.json"}
     for spec in select(()):
+        if spec.native:
+            key = native.cache_key(spec)
+            found[key.rsplit("-", 1)[0]] = cache_root() / key / "build-record.json"
+            continue
         key = app.cache_key(spec.extra, sources)
         found[f"app-{spec.extra}"] = cache_root() / key / "build-record.json"
     return {name: str(path) for name, path in found.items() if path.is_file()}

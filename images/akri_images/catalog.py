@@ -39,6 +39,11 @@ class ImageSpec:
     # Compressed size target (base included): handlers and brokers 60 MiB; the agent, controller
     # and webhook carry kubernetes_asyncio and get the agent's 70 MiB.
     size_target_mib: int = 60
+    # A program in another language instead of a Python extra: the folder (relative to the
+    # repository) whose build.sh writes the static ``program`` (``build.sh --out PATH``); the image
+    # holds that one file and nothing else (no base).
+    native: str = ""
+    program: str = ""
 
     def __post_init__(self) -> None:
         if (self.user == ROOT) != bool(self.root_reason):
@@ -57,6 +62,8 @@ class ImageSpec:
 
     @property
     def entrypoint(self) -> tuple[str, ...]:
+        if self.native:
+            return (f"/{self.program}",)
         return ("python3", "-m", self.module)
 
 
@@ -138,6 +145,17 @@ IMAGES: tuple[ImageSpec, ...] = (
             "mode (root:video 0660 for a camera)"
         ),
         ports=(8080,),
+    ),
+    ImageSpec(
+        name="go-names-discovery",
+        extra="",
+        module="",
+        title="Akri-py example discovery handler in Go (devices named in its details)",
+        user=ROOT,
+        root_reason=_HANDLER_SOCKETS,
+        size_target_mib=60,
+        native="examples/handlers/go",
+        program="names-discovery-handler",
     ),
 )
 

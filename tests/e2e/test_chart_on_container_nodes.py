@@ -34,6 +34,7 @@ NODES = ("testbed-node-1", "testbed-node-2")
 INSTALL_TIMEOUT = "240s"
 DEBUG_ECHO_VALUES = REPO / "examples" / "helm" / "debug-echo.yaml"
 ONVIF_VALUES = REPO / "examples" / "helm" / "onvif.yaml"
+GO_VALUES = REPO / "examples" / "helm" / "go-names.yaml"
 
 # Container testbeds start in seconds, but the first test of a module also pays for pushing the
 # images, the first pulls and, here, `helm install --wait`.
@@ -365,6 +366,46 @@ def test_an_upgrade_adding_onvif_finds_a_camera_and_restarts_nothing_else(
     assert {k: v for k, v in after_parts.items() if k in before_parts} == before_parts
     after_brokers = {p["metadata"]["name"]: p["metadata"]["uid"] for p in _brokers(kubectl)}
     assert {k: v for k, v in after_brokers.items() if k in before_brokers} == before_brokers
+
+
+def test_an_upgrade_with_the_custom_blocks_runs_the_go_handler(
+    container_testbed: Cluster, kubectl: Kubectl, release: None
+) -> None:
+    """A handler in another language through ``custom.discovery``/``custom.configuration``: the
+    Go example's devices become Instances with brokers."""
+    _install(
+        container_testbed,
+        "--set",
+        "debugEcho.configuration.discoveryDetails.descriptions={foo0}",
+        "-f",
+        str(ONVIF_VALUES),
+        "-f",
+        str(GO_VALUES),
+    )
+    _running_on_both_nodes(kubectl, "app.kubernetes.io/name=akri-go-names-discovery")
+
+    def go_instances() -> dict[str, dict[str, Any]] | None:
+        found = {
+            n: i
+            for n, i in _instances(kubectl).items()
+            if i["spec"]["configurationName"] == "akri-go-names"
+        }
+        names = {i["spec"]["brokerProperties"].get("GO_DEVICE_NAME") for i in found.values()}
+        return found if names == {"alpha", "beta"} else None
+
+    instances = wait_until(go_instances, what="an Instance per Go device", timeout=120)
+    wait_until(
+        lambda: (
+            {
+                p["metadata"]["labels"]["akri.sh/instance"]
+                for p in _brokers(kubectl)
+                if p["status"].get("phase") == "Running"
+            }
+            >= set(instances)
+        ),
+        what="Running brokers for the Go devices",
+        timeout=180,
+    )
 
 
 def test_uninstall_leaves_a_clean_cluster_and_a_second_install_works(
