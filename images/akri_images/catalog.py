@@ -147,6 +147,21 @@ IMAGES: tuple[ImageSpec, ...] = (
         ports=(8080,),
     ),
     ImageSpec(
+        name="opcua-discovery",
+        extra="opcua",
+        module="akri_opcua",
+        title="Akri-py OPC UA discovery handler",
+        user=ROOT,
+        root_reason=_HANDLER_SOCKETS,
+    ),
+    ImageSpec(
+        name="opcua-broker",
+        extra="opcua-broker",
+        module="akri_opcua_broker",
+        title="Akri-py OPC UA monitoring broker (one node's value over OpcuaNode gRPC)",
+        ports=(8083,),
+    ),
+    ImageSpec(
         name="go-names-discovery",
         extra="",
         module="",

@@ -58,7 +58,8 @@ def render() -> str:
         f"RUN mkdir {app.BUILDER_DIR.relative_to(app.PROJECT_ROOT)} \\",
         " && pip wheel --no-deps --wheel-dir /wheel .",
     ]
-    for extra in dict.fromkeys(spec.extra for spec in IMAGES):
+    python = [spec for spec in IMAGES if not spec.native]
+    for extra in dict.fromkeys(spec.extra for spec in python):
         lines += [
             "",
             f"FROM wheel AS site-{extra}",
@@ -68,11 +69,28 @@ def render() -> str:
         ]
     for spec in IMAGES:
         runtime = runtime_config(spec, version=version, rev="${REVISION}")
+        if spec.native:
+            # A static program in another language: built by its toolchain, alone on scratch.
+            lines += [
+                "",
+                f"FROM docker.io/library/golang:1.26-{base.SUITE} AS build-{spec.name}",
+                "WORKDIR /src",
+                f"COPY {spec.native} .",
+                "RUN CGO_ENABLED=0 GOFLAGS='-mod=readonly -buildvcs=false -trimpath' \\",
+                f'    go build -ldflags="-s -w" -o /{spec.program} .',
+                "",
+                f"FROM scratch AS {spec.name}",
+                "ARG REVISION",
+                f"COPY --from=build-{spec.name} /{spec.program} /{spec.program}",
+            ]
+        else:
+            lines += [
+                "",
+                f"FROM base AS {spec.name}",
+                "ARG REVISION",
+                f"COPY --from=site-{spec.extra} {SITE_DIR} {SITE_DIR}",
+            ]
         lines += [
-            "",
-            f"FROM base AS {spec.name}",
-            "ARG REVISION",
-            f"COPY --from=site-{spec.extra} {SITE_DIR} {SITE_DIR}",
             "ENV " + " \\\n    ".join(f"{k}={v}" for k, v in runtime.env),
             "LABEL "
             + " \\\n    ".join(f"{k}={json.dumps(v)}" for k, v in sorted(runtime.labels.items())),

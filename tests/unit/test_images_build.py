@@ -21,7 +21,11 @@ def test_names_are_unique_and_follow_one_scheme() -> None:
     for spec in IMAGES:
         assert spec.ref("1.2.3") == f"akri-py/{spec.name}:1.2.3"
         assert spec.full_name("1.2.3") == f"docker.io/akri-py/{spec.name}:1.2.3"
-        assert spec.entrypoint[:2] == ("python3", "-m")
+        if spec.native:
+            assert spec.entrypoint == (f"/{spec.program}",)
+            assert not spec.extra
+        else:
+            assert spec.entrypoint[:2] == ("python3", "-m")
 
 
 def test_root_only_with_a_reason() -> None:

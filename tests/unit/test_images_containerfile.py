@@ -59,6 +59,18 @@ def test_every_target_installs_exactly_its_extra_and_runs_its_module() -> None:
     extras = app.extras()
     for spec in IMAGES:
         target = stages[spec.name]
+        if spec.native:
+            # The same program the native layer holds: its folder built by the Go toolchain, on
+            # scratch, run as the same user.
+            assert target[0] == "FROM scratch"
+            (copy,) = _instruction(target, "COPY")
+            assert copy == f"--from=build-{spec.name} /{spec.program} /{spec.program}"
+            build = stages[f"build-{spec.name}"]
+            assert _instruction(build, "COPY") == [f"{spec.native} ."]
+            assert _instruction(target, "USER") == [spec.user]
+            (entrypoint,) = _instruction(target, "ENTRYPOINT")
+            assert json.loads(entrypoint) == [f"/{spec.program}"]
+            continue
         assert target[0] == "FROM base"
         (copy,) = _instruction(target, "COPY")
         site_stage = copy.split()[0].removeprefix("--from=")
@@ -70,12 +82,15 @@ def test_every_target_installs_exactly_its_extra_and_runs_its_module() -> None:
         assert _instruction(target, "USER") == [spec.user]
         (entrypoint,) = _instruction(target, "ENTRYPOINT")
         assert json.loads(entrypoint) == ["python3", "-m", spec.module]
-    targets = {name for name in stages if not name.startswith("site-")} - {"base", "wheel"}
+    targets = {name for name in stages if not name.startswith(("site-", "build-"))} - {
+        "base",
+        "wheel",
+    }
     assert targets == {spec.name for spec in IMAGES}
 
 
 def test_every_image_extra_exists_and_every_service_extra_has_an_image() -> None:
     extras = set(app.extras())
-    used = {spec.extra for spec in IMAGES}
+    used = {spec.extra for spec in IMAGES if not spec.native}
     assert used <= extras
     assert extras - used == {"cli", "dev"}

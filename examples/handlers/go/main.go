@@ -162,7 +162,27 @@ func run(log *slog.Logger) int {
 	return status
 }
 
+const usage = `usage: names-discovery-handler [-h]
+
+An Akri discovery handler in Go: one device per name in discoveryDetails ("names: [a, b]").
+
+environment variables:
+  DISCOVERY_HANDLERS_DIRECTORY  required: where the agent's registration socket is
+  DISCOVERY_HANDLER_NAME        the handler name it registers (default go-names)
+  DISCOVERY_HANDLER_SHARED      true or false (default false)
+  POD_IP                        serve on POD_IP:DISCOVERY_HANDLER_PORT instead of a socket
+  DISCOVERY_HANDLER_PORT        default 10000
+`
+
 func main() {
+	for _, arg := range os.Args[1:] {
+		if arg == "-h" || arg == "--help" {
+			fmt.Print(usage)
+			os.Exit(0)
+		}
+		fmt.Fprintf(os.Stderr, "names-discovery-handler: unexpected argument %.40q (see --help)\n", arg)
+		os.Exit(2)
+	}
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
 	os.Exit(run(log))
 }

@@ -18,6 +18,7 @@ import structlog
 
 from akri_common.logging import configure
 from akri_common.settings import SettingsError
+from akri_common.usage import COMMON, parse_usage
 from akri_opcua_broker.credentials import ClientCredentials, mounted_credentials
 from akri_opcua_broker.monitor import NodeMonitor
 from akri_opcua_broker.servicer import OpcuaNodeServicer
@@ -63,10 +64,28 @@ async def serve(settings: BrokerSettings, credentials: ClientCredentials | None)
     return 0
 
 
-def main() -> None:
+VARIABLES = (
+    ("OPCUA_DISCOVERY_URL", "required: the server's URL (the agent sets it, maybe suffixed)"),
+    ("IDENTIFIER", "required: the identifier of the node to follow"),
+    ("NAMESPACE_INDEX", "the node's namespace index (default 2)"),
+    ("BROKER_GRPC_ADDRESS", "where OpcuaNode is served (default [::])"),
+    ("BROKER_GRPC_PORT", "its port (default 8083)"),
+    ("OPCUA_SAMPLING_INTERVAL_MS", "the subscription's sampling interval (default 100)"),
+    ("OPCUA_CERTIFICATES_DIRECTORY", "mounted client credentials for SignAndEncrypt"),
+    *COMMON,
+)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parse_usage(
+        sys.argv[1:] if argv is None else argv,
+        prog="akri-opcua-monitoring-broker",
+        summary="Serves the latest value of one OPC UA node over upstream's OpcuaNode gRPC service.",
+        variables=VARIABLES,
+    )
     try:
         settings = BrokerSettings.from_environment(os.environ)
-        configure(level=settings.log_level, fmt=settings.log_format)
+        configure(level=settings.log_level, fmt=settings.log_format, output=settings.log_output)
         credentials = mounted_credentials(settings.certificates)
     except (SettingsError, ValueError) as err:  # CredentialsError is a ValueError
         print(f"opcua monitoring broker: {err}", file=sys.stderr)

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import cast
 from urllib.parse import urlsplit
 
-from akri_common.logging import Format
+from akri_common.logging import Format, Output
 from akri_common.settings import Environment, SettingsError
 from akri_opcua_broker.values import DISCOVERY_URL, discovery_url, node_id_text
 
@@ -30,6 +30,7 @@ class BrokerSettings:
     certificates: Path = Path(DEFAULT_CERTIFICATES)
     log_level: str = "info"
     log_format: Format = "auto"
+    log_output: Output = "stderr"
 
     @property
     def node_id(self) -> str:
@@ -66,5 +67,6 @@ class BrokerSettings:
             ),
             certificates=read.path("OPCUA_CERTIFICATES_DIRECTORY", DEFAULT_CERTIFICATES),
             log_level=read.string("LOG_LEVEL", "info"),
+            log_output=read.log_output(),
             log_format=cast(Format, log_format),
         )
