@@ -126,24 +126,41 @@ class Objects:
         )
 
     async def merge_patch(
-        self, kind: Kind, patch: Mapping[str, Any], *, namespace: str | None, name: str
+        self,
+        kind: Kind,
+        patch: Mapping[str, Any],
+        *,
+        namespace: str | None,
+        name: str,
+        field_manager: str | None = None,
     ) -> JsonObject:
         return await self._json(
             "PATCH",
             kind.path(namespace=namespace, name=name),
             body=patch,
+            query=_manager(field_manager),
             content_type=MERGE,
             action=f"patch {kind.kind} {namespace}/{name}",
         )
 
     async def json_patch(
-        self, kind: Kind, operations: list[dict[str, Any]], *, namespace: str | None, name: str
+        self,
+        kind: Kind,
+        operations: list[dict[str, Any]],
+        *,
+        namespace: str | None,
+        name: str,
+        field_manager: str | None = None,
     ) -> JsonObject:
-        """An RFC 6902 patch; ``test`` operations make it conditional (a failed test is a 422)."""
+        """An RFC 6902 patch; ``test`` operations make it conditional (a failed test is a 422).
+
+        ``field_manager`` names the writer in ``managedFields`` (the client's user agent otherwise).
+        """
         return await self._json(
             "PATCH",
             kind.path(namespace=namespace, name=name),
             body=operations,
+            query=_manager(field_manager),
             content_type=JSON_PATCH,
             action=f"patch {kind.kind} {namespace}/{name}",
         )
@@ -280,6 +297,10 @@ def _resource(path: str) -> str:
     if parts[:1] == ["namespaces"] and len(parts) > 2:
         parts = parts[2:]
     return parts[0] if parts else ""
+
+
+def _manager(field_manager: str | None) -> list[tuple[str, str]] | None:
+    return [("fieldManager", field_manager)] if field_manager else None
 
 
 def _selectors(label: str | None, field: str | None) -> list[tuple[str, str]]:
