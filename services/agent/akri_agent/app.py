@@ -35,6 +35,9 @@ from akri_common.metrics import MetricsServer
 
 log = structlog.get_logger(__name__)
 
+# Configurations reconciled at once (never the same one twice).
+WORKERS = 4
+
 
 async def run_agent(settings: AgentSettings, *, stop: asyncio.Event) -> None:
     """Runs the agent until ``stop`` is set."""
@@ -72,7 +75,9 @@ async def run_agent(settings: AgentSettings, *, stop: asyncio.Event) -> None:
             resync=timings.resync,
             property_retry=timings.property_retry,
         )
-        controller = Controller("configurations", reconciler, backoff_cap=timings.retry_cap)
+        controller = Controller(
+            "configurations", reconciler, backoff_cap=timings.retry_cap, workers=WORKERS
+        )
         plugins = DevicePluginManager(
             node=settings.node_name,
             objects=objects,

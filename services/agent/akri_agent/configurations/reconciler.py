@@ -38,6 +38,17 @@ log = structlog.get_logger(__name__)
 RECHECK_MARGIN = 0.05
 
 
+class InstanceChangedError(Exception):
+    """An Instance changed between reading and writing it (a node joined or left, a
+    ``deviceUsage`` write moved its resourceVersion); the next pass reads it again."""
+
+    retryable = True
+
+    def __init__(self, instance: str, detail: str) -> None:
+        self.instance = instance
+        super().__init__(f"Instance {instance} changed meanwhile: {detail}")
+
+
 @dataclass
 class ConfigurationReconciler:
     node: NodeName
@@ -184,11 +195,11 @@ class ConfigurationReconciler:
             log.info("instance_deleted", instance=where, node=self.node)
         except NotFoundError:
             return
-        except (ConflictError, InvalidError):
+        except (ConflictError, InvalidError) as err:
             # Changed meanwhile (another node joined or left, a deviceUsage write): the watch
             # brings the new version and with it another pass.
             log.info("instance_release_retry", instance=where, node=self.node)
-            raise
+            raise InstanceChangedError(where, str(err)) from err
 
     async def _delete_orphan(self, orphan: DeleteOrphan) -> None:
         where = f"{orphan.namespace}/{orphan.name}"
@@ -202,9 +213,9 @@ class ConfigurationReconciler:
             )
         except NotFoundError:
             return
-        except ConflictError:
+        except ConflictError as err:
             log.info("orphan_delete_retry", instance=where, node=self.node)
-            raise
+            raise InstanceChangedError(where, str(err)) from err
         log.info("orphan_instance_deleted", instance=where, node=self.node)
 
 
