@@ -52,6 +52,7 @@ def registered_resources(agent: Child) -> set[str]:
     return found
 
 
+@pytest.mark.timeout(900)
 async def test_agent_restart_figures(
     testbed: Cluster, processes: ProcessGroup, sockets_dir: Path, tmp_path: Path
 ) -> None:

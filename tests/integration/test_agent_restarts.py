@@ -252,6 +252,7 @@ async def settle(bed: Bed, *, what: str, timeout: float = 30) -> None:
 # -- 1. deleting a shared Configuration leaves nothing behind, every time ---------------------
 
 
+@pytest.mark.timeout(900)
 async def test_deleting_a_shared_configuration_leaves_nothing_twenty_times(bed: Bed) -> None:
     await bed.start_agents(shared=True)
     await start_controller(bed.processes, bed.testbed)
@@ -299,6 +300,7 @@ async def test_deleting_a_shared_configuration_leaves_nothing_twenty_times(bed: 
 # -- 2. kill -9 and restart the agent: nothing churned, a vanished device removed ------------
 
 
+@pytest.mark.timeout(600)
 async def test_agent_kill_and_restart_keeps_instances_and_brokers(bed: Bed) -> None:
     await bed.start_agents(shared=False)
     await start_controller(bed.processes, bed.testbed)
@@ -540,7 +542,12 @@ async def _quiet_requests(
 # -- 7. restart handler, agent and kubelet in any order: the same Instances within 5 s --------
 
 
-@pytest.mark.parametrize("order", list(itertools.permutations(("handler", "agent", "kubelet"))))
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize(
+    "order",
+    list(itertools.permutations(("handler", "agent", "kubelet"))),
+    ids="-".join,
+)
 async def test_restarts_in_any_order_converge_to_the_same_instances(
     bed: Bed, order: tuple[str, str, str]
 ) -> None:
