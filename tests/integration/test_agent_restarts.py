@@ -354,13 +354,14 @@ async def test_a_details_change_keeps_the_devices_that_stay(bed: Bed) -> None:
     await bed.start_agents(shared=True)
     await start_controller(bed.processes, bed.testbed)
     both = tuple(sorted(n.name for n in bed.nodes))
-    await bed.apply("cams", "foo0", "foo1", "foo2", brokerSpec={"brokerPodSpec": BROKER})
+    broker = {"brokerPodSpec": BROKER}
+    await bed.apply("cams", "foo0", "foo1", "foo2", capacity=2, brokerSpec=broker)
     await wait_for(lambda: _count(bed, 3), timeout=20, what="three Instances")
     await settle(bed, what="six brokers")
     before, brokers = await bed.state(), await bed.brokers()
     gone = "cams-" + device_hash(DeviceId("foo2"), shared=True, node=NodeName(both[0]))
     async with InstanceHistory(bed.objects, bed.namespace) as history:
-        await bed.apply("cams", "foo0", "foo1", brokerSpec={"brokerPodSpec": BROKER})
+        await bed.apply("cams", "foo0", "foo1", capacity=2, brokerSpec=broker)
         kept = {n: s for n, s in before.items() if n != gone}
         await wait_for(lambda: _state_is(bed, kept), timeout=10, what="foo2 released")
 
