@@ -713,3 +713,26 @@ async def test_a_finalizer_is_never_applied_to_a_deleted_object(bed: Bed) -> Non
         await set_finalizer(bed.objects, CONFIGURATION, created, NodeName("n1"), present=True)
     with pytest.raises(NotFoundError):
         await bed.objects.get(CONFIGURATION, namespace=bed.namespace, name="short-lived")
+
+
+# -- 9. a rollout stops the agent at any moment: it exits at once --------------------------
+
+
+async def test_sigterm_right_after_start_stops_the_agent_at_once(bed: Bed) -> None:
+    """A DaemonSet rollout may stop an agent that has just started (its watches just opened, a
+    handler registering): it stops within the deadline, exits 0 and removes its socket."""
+    node = bed.testbed.nodes[0]
+    for round_ in range(10):
+        handlers_dir = bed.processes.scratch_dir()
+        agent = await start_agent(bed.processes, bed.testbed, node, handlers_dir, env=bed.agent_env)
+        await start_debug_echo(
+            bed.processes, handlers_dir, bed.tmp_path / "availability.txt", shared=True,
+            name=f"debug-echo-{round_}",
+        )  # fmt: skip
+        agent.proc.send_signal(signal.SIGTERM)
+        try:
+            code = await asyncio.wait_for(agent.proc.wait(), 5)
+        except TimeoutError:
+            raise AssertionError(f"round {round_}: still running 5 s after SIGTERM") from None
+        assert code == 0, agent.log()
+        assert not (handlers_dir / "agent-registration.sock").exists()

@@ -75,7 +75,8 @@ async def _connect(channel: grpc.aio.Channel, *, endpoint: str) -> None:
             raise HandlerUnreachableError(endpoint=endpoint, detail="the connection failed")
         remaining = deadline - loop.time()
         try:
-            await asyncio.wait_for(channel.wait_for_state_change(state), max(remaining, 0.0))
+            async with asyncio.timeout(max(remaining, 0.0)):
+                await channel.wait_for_state_change(state)
         except TimeoutError:
             raise HandlerUnreachableError(
                 endpoint=endpoint, detail=f"no connection within {CONNECT_TIMEOUT:g}s"

@@ -157,7 +157,8 @@ class DiscoveryRequest:
             delay = backoff.next_delay()
             if delay:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(nudge.wait(), timeout=delay)
+                    async with asyncio.timeout(delay):
+                        await nudge.wait()
 
     async def _call(
         self, endpoint: Endpoint, nudge: asyncio.Event, problems: _Problems
