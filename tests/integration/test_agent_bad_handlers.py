@@ -53,8 +53,9 @@ async def serve(servicer: pb_grpc.DiscoveryHandlerServicer, path: Path) -> grpc.
 
 
 class FailsOnBadDetails(pb_grpc.DiscoveryHandlerServicer):
-    """Answers details ``fail`` with an error (UNKNOWN, as an exception in a handler gives) and
-    anything else with one device; counts the calls it failed."""
+    """Answers details ``fail`` with an error (UNKNOWN, as an exception in a handler gives),
+    ``invalid`` with INVALID_ARGUMENT and anything else with one device; counts the calls it
+    failed."""
 
     def __init__(self) -> None:
         self.failed = 0
@@ -65,6 +66,8 @@ class FailsOnBadDetails(pb_grpc.DiscoveryHandlerServicer):
         if request.discovery_details == "fail":
             self.failed += 1
             await context.abort(grpc.StatusCode.UNKNOWN, "cannot read these details")
+        if request.discovery_details == "invalid":
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "details: not a list")
         yield pb.DiscoverResponse(devices=[pb.Device(id=f"dev-{request.discovery_details}")])
         await asyncio.Event().wait()
 
@@ -170,8 +173,11 @@ async def test_a_failing_configuration_keeps_the_handler_for_the_others(sockets_
             await wait_for(lambda: servicer.failed >= 1, timeout=5, what="the first failure")
             await manager.apply(after)
             await wait_for(lambda: devices(after) == {"dev-b"}, timeout=5, what="dev-b")
-            # Retried with back-off: five failures take longer than the warning's 0.3 s.
-            await wait_for(lambda: servicer.failed >= 5, timeout=10, what="five retries")
+            await manager.apply(configuration("invalid", "flaky", "invalid"))
+            # Retried with back-off (0, 0.05, 0.1 ... 1.6 s): seven failures take over 3 s, far
+            # past the warning's 0.3 s, in which a timer left running for the failed or the
+            # refused calls would fire.
+            await wait_for(lambda: servicer.failed >= 7, timeout=15, what="seven failures")
         assert len(manager.registry) == 1, "the endpoint is still registered"
         state = manager.state(ConfigurationKey.of(bad))
         assert state is not None
