@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from akri_agent.discovery.manager import ConfigurationKey, DiscoveryManager
+from akri_agent.discovery.manager import ConfigurationKey, DiscoveryManager, DiscoveryTimings
 from akri_agent.registration.server import RegistrationServer
 from akri_common.crds.configuration import Configuration, parse_configuration
 from akri_common.crds.naming import device_hash
@@ -47,7 +47,12 @@ class Core:
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
-        self.manager = DiscoveryManager(node=NODE, on_change=lambda _key: None)
+        # A short registration grace: a handler that went away is given 1 s to come back.
+        self.manager = DiscoveryManager(
+            node=NODE,
+            on_change=lambda _key: None,
+            timings=DiscoveryTimings(registration_grace=1.0),
+        )
         self.server = RegistrationServer(directory, on_register=self.manager.register)
 
     def names(self, configuration: Configuration) -> set[str]:
@@ -129,8 +134,12 @@ async def test_handler_restarted_is_picked_up(
 
     assert await processes.stop(handler) == 0
     assert not (sockets_dir / "debugEcho.sock").exists(), "the handler removes its socket"
-    await wait_for(lambda: core.names(config) == set(), timeout=5, what="Instances to go")
     await wait_for(lambda: len(core.manager.registry) == 0, timeout=5, what="endpoint forgotten")
+    state = core.manager.state(ConfigurationKey.of(config))
+    assert state is not None
+    assert not state.listed, "a forgotten endpoint is not an answer"
+    # Its devices are kept for the registration grace, then dropped.
+    await wait_for(lambda: core.names(config) == set(), timeout=5, what="Instances to go")
 
     await start_handler(processes, sockets_dir, tmp_path / "a.txt")
     await wait_for(lambda: core.names(config) == SHARED_NAMES, timeout=10, what="Instances back")

@@ -430,6 +430,17 @@ async def test_a_node_made_not_ready_leaves_every_instance(env: Env) -> None:
     usage = {"cam-555555-0": second, "cam-555555-1": f"C:cam-0:{second}", "cam-555555-2": first}
     await env.instance("cam-555555", config, [first, second], usage=usage)
     await env.instance("cam-666666", config, [second], shared=False)
+    for name in ("cam-555555", "cam-666666"):
+        # Each node's agent (upstream's or ours) holds its finalizer on the Instances it lists.
+        await env.objects.apply(
+            INSTANCE,
+            {
+                "apiVersion": "akri.sh/v0",
+                "kind": "Instance",
+                "metadata": {"name": name, "namespace": env.namespace, "finalizers": [second]},
+            },
+            field_manager=f"{second}-fin",
+        )
 
     async def running() -> bool:
         return len(await env.running_pods()) == 3
@@ -448,9 +459,18 @@ async def test_a_node_made_not_ready_leaves_every_instance(env: Env) -> None:
                 one["spec"]["nodes"] == [first]
                 and one["spec"]["deviceUsage"] == freed
                 and two["spec"]["nodes"] == []
+                and not one["metadata"].get("finalizers")
+                and not two["metadata"].get("finalizers")
             )
 
-        await env.until(forgotten, f"{second} removed from nodes and deviceUsage")
+        await env.until(forgotten, f"{second} removed from nodes, deviceUsage and finalizers")
+        # Nothing holds the Instance of the departed node any more: deleting it completes.
+        await env.objects.delete(INSTANCE, namespace=env.namespace, name="cam-666666")
+
+        async def deleted() -> bool:
+            return "cam-666666" not in await env.listed(INSTANCE)
+
+        await env.until(deleted, "the departed node's Instance deleted", timeout=10)
 
         async def pods_removed() -> bool:
             return set(await env.live_pods()) == {f"{first}-cam-555555-pod"}

@@ -20,9 +20,10 @@ from akri_agent.device_plugins.backends import InstanceBackend
 from akri_agent.device_plugins.errors import SlotUnavailableError
 from akri_agent.device_plugins.ledger import InstanceLedger, InstanceSnapshot, field_manager
 from akri_agent.device_plugins.plugin import PluginServer
-from akri_agent.device_plugins.slots import NodeUsage
+from akri_agent.instances.registry import DeviceRegistry
+from akri_common.crds.usage import NodeUsage
 from akri_common.devices import Device, DeviceSpec
-from akri_common.ids import NodeName
+from akri_common.ids import ConfigurationName, InstanceName, NodeName
 from akri_common.k8s.errors import NotFoundError
 from akri_common.k8s.objects import INSTANCE, POD, JsonObject, Kind, Objects
 from akri_common.k8s.reflector import Reflector
@@ -184,11 +185,17 @@ async def test_kubelet_registration_allocation_reclaim_and_restart(
         device_specs=(DeviceSpec(container_path="/dev/null", host_path="", permissions="r"),),
     )
     store = Store()
+    devices = DeviceRegistry()
+    devices.replace(
+        namespace=namespace,
+        configuration=ConfigurationName(configuration),
+        devices={InstanceName(name): device},
+    )
     manager = DevicePluginManager(
         node=NodeName(node.name),
         objects=objects,
         instances=store,
-        lookup_device=lambda ns, n: device if (ns, n) == (namespace, name) else None,
+        devices=devices,
         device_plugins_directory=node.device_plugin_dir,
         pod_resources_socket=node.pod_resources_socket,
         reclaim_interval=0.5,

@@ -67,6 +67,19 @@ def free_port() -> int:
         return port
 
 
+def remove_dead_sockets(directory: Path) -> None:
+    """Removes the sockets nothing accepts on any more (those an agent killed with SIGKILL left in
+    a node's device-plugin directory)."""
+    for path in directory.glob("*.sock"):
+        with socket.socket(socket.AF_UNIX) as probe:
+            try:
+                probe.connect(str(path))
+            except ConnectionRefusedError:
+                path.unlink(missing_ok=True)
+            except OSError:
+                continue
+
+
 def agent_env(
     testbed: Cluster, node: NodeInfo, handlers_dir: Path, *, metrics_port: int
 ) -> dict[str, str]:

@@ -6,11 +6,11 @@ from typing import Any
 
 from akri_agent.discovery.desired import desired_instances
 from akri_agent.discovery.model import Endpoint, EndpointDevices, EndpointKind
-from akri_agent.instances.plan import plan_instances
+from akri_agent.instances.plan import DeleteOrphan, plan_instances
 from akri_common.crds.configuration import Configuration, DiscoveryHandlerInfo
 from akri_common.crds.instance import OwnerConfiguration
 from akri_common.devices import Device
-from akri_common.ids import ConfigurationName, HandlerName, NodeName
+from akri_common.ids import ConfigurationName, HandlerName, InstanceName, NodeName
 
 NODE = NodeName("node-a")
 OWNER = OwnerConfiguration(name=ConfigurationName("cfg"), uid="uid-1")
@@ -45,7 +45,7 @@ def current(
     }
 
 
-def plan(desired_ids: list[str], existing: list[dict[str, Any]]) -> Any:
+def plan(desired_ids: list[str], existing: list[dict[str, Any]], *, listed: bool = True) -> Any:
     lists = [EndpointDevices(ENDPOINT, tuple(Device(id=i) for i in desired_ids))]
     return plan_instances(
         desired=desired_instances(CONFIG, lists, node=NODE),
@@ -54,6 +54,7 @@ def plan(desired_ids: list[str], existing: list[dict[str, Any]]) -> Any:
         namespace="ns",
         owner=OWNER,
         node=NODE,
+        listed=listed,
     )
 
 
@@ -102,3 +103,43 @@ def test_instances_of_others_are_left_alone() -> None:
         ],
     )
     assert result.release == ()
+
+
+def test_nothing_is_released_before_discovery_is_listed() -> None:
+    """After a restart or a details change, "no answer yet" is not "no devices"."""
+    existing = [current("cfg-8120fe", "node-a"), current("cfg-gone", "node-a", "node-b")]
+    assert plan([], existing, listed=False).release == ()
+    assert [r.name for r in plan([], existing, listed=True).release] == ["cfg-8120fe", "cfg-gone"]
+
+
+def test_an_instance_listing_no_node_is_deleted_as_an_orphan() -> None:
+    """The last node emptied `nodes` but its delete failed (409): any pass deletes it, on the
+    version it saw, listed or not, and also while the Configuration is being deleted."""
+    orphan = current("cfg-orphan")
+    terminating = current("cfg-terminating")
+    terminating["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z"
+    for listed in (True, False):
+        result = plan([], [orphan, terminating, current("cfg-x", "node-b")], listed=listed)
+        assert result.delete == (
+            DeleteOrphan(InstanceName("cfg-orphan"), "ns", "u-cfg-orphan", "7"),
+        )
+        assert result.release == ()
+
+
+def test_an_instance_that_already_says_what_this_node_writes_is_not_applied_again() -> None:
+    first = plan(["foo0"], [])
+    (manifest,) = first.apply
+    stored = {
+        **manifest,
+        "metadata": {**manifest["metadata"], "uid": "u1", "resourceVersion": "9"},
+        "spec": {**manifest["spec"], "nodes": ["node-b", "node-a"], "deviceUsage": {"s": "x"}},
+    }
+    assert plan(["foo0"], [stored]).apply == ()
+    for key, value in (("capacity", 5), ("nodes", ["node-b"]), ("brokerProperties", {"B": "2"})):
+        differing = {**stored, "spec": {**stored["spec"], key: value}}
+        assert len(plan(["foo0"], [differing]).apply) == 1, key
+    other_owner = {
+        **stored,
+        "metadata": {**stored["metadata"], "ownerReferences": [{"uid": "old", "controller": True}]},
+    }
+    assert len(plan(["foo0"], [other_owner]).apply) == 1

@@ -6,8 +6,9 @@ from typing import Any
 
 import pytest
 
+from akri_common.crds.usage import usage_node
 from akri_common.ids import NodeName
-from akri_controller.departures import DELETED, departure, forget_patch, is_ready, usage_node
+from akri_controller.departures import DELETED, departure, forget_patch, is_ready
 
 
 def node(*conditions: tuple[str, str, str]) -> dict[str, Any]:
@@ -47,6 +48,8 @@ def test_departure(obj: dict[str, Any] | None, ready: bool, marker: str | None) 
         ("C:cam-0:node-a", "node-a"),
         ("X:y:z", None),
         ("a:b", None),
+        ("C::node-a", None),
+        ("C:cam-0:", None),
     ],
 )
 def test_usage_node(usage: str, expected: str | None) -> None:
@@ -82,3 +85,22 @@ def test_forget_patch(
         assert patch is None
     else:
         assert patch == {"metadata": {"resourceVersion": "42"}, "spec": spec_patch}
+
+
+@pytest.mark.parametrize(
+    ("nodes", "finalizers", "expected"),
+    [
+        (["a", "b"], ["a", "b"], {"metadata": {"resourceVersion": "42", "finalizers": ["b"]},
+                                  "spec": {"nodes": ["b"]}}),
+        # The node left `nodes` already, its agent is gone: only its finalizer is left to remove.
+        (["b"], ["b", "a"], {"metadata": {"resourceVersion": "42", "finalizers": ["b"]}}),
+        ([], ["a"], {"metadata": {"resourceVersion": "42", "finalizers": []}}),
+        (["b"], ["b"], None),
+    ],
+)  # fmt: skip
+def test_forget_patch_removes_the_nodes_finalizer(
+    nodes: list[str], finalizers: list[str], expected: dict[str, Any] | None
+) -> None:
+    obj = instance(nodes, {})
+    obj["metadata"]["finalizers"] = finalizers
+    assert forget_patch(obj, NodeName("a")) == expected

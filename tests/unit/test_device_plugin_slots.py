@@ -8,25 +8,27 @@ from akri_agent.device_plugins.slots import (
     AlreadyHeld,
     Claim,
     ClaimVirtual,
-    ConfigurationUsage,
     DeviceState,
     MemberSlots,
-    NodeUsage,
     ReuseVirtual,
     Taken,
     UnknownDeviceIdError,
-    Usage,
-    UsageParseError,
     VirtualSlots,
     assign_virtual_slots,
     configuration_devices,
     decide_claim,
     decide_virtual_claim,
     instance_devices,
+    slot_index,
+)
+from akri_common.crds.usage import (
+    ConfigurationUsage,
+    NodeUsage,
+    Usage,
+    UsageParseError,
     parse_device_usage,
     parse_usage,
     render_usage,
-    slot_index,
 )
 from akri_common.ids import ConfigurationName, InstanceName, NodeName
 

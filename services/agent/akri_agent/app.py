@@ -1,9 +1,13 @@
 """The agent process: wiring the registration server, discovery, reconcilers and servers together.
 
-Everything runs in one task group: the Configuration and Instance reflectors (watched caches), the
-Configuration controller, the kubelet device plugins, the registration server, the metrics server. Discovery changes and
-Instance changes enqueue the Configuration they belong to and reach the device plugins. Stopping
-cancels the group, which stops the servers and unlinks their sockets.
+One direction for a device: handler → discovery (per endpoint: not yet listed / listed / failed) →
+the Configuration reconciler (the node's desired Instances, the Instance writer) → the device
+registry → the device plugins, which are notified by the registry and never call back into
+discovery. Everything runs in one task group: the Configuration and Instance reflectors (watched
+caches), the Configuration controller, the kubelet device plugins, the registration server, the
+metrics server. An Instance change reaches the Configuration reconcile only when it can change its
+outcome (``instances.changes``); every Instance change reaches the plugins. Stopping cancels the
+group, which stops the servers and unlinks their sockets.
 """
 
 from __future__ import annotations
@@ -16,11 +20,12 @@ import structlog
 from akri_agent.configurations.reconciler import ConfigurationReconciler
 from akri_agent.configurations.secrets import api_lookup
 from akri_agent.device_plugins import DevicePluginManager
-from akri_agent.discovery.manager import ConfigurationKey, DiscoveryManager
+from akri_agent.discovery.manager import ConfigurationKey, DiscoveryManager, DiscoveryTimings
+from akri_agent.instances.changes import View, concerns_configuration, configuration_view
+from akri_agent.instances.registry import DeviceRegistry
 from akri_agent.metrics import PrometheusObserver
 from akri_agent.registration.server import RegistrationServer
 from akri_agent.settings import AgentSettings
-from akri_common.devices import Device
 from akri_common.k8s.client import connect
 from akri_common.k8s.controller import Controller
 from akri_common.k8s.objects import CONFIGURATION, INSTANCE, Objects
@@ -30,18 +35,19 @@ from akri_common.metrics import MetricsServer
 
 log = structlog.get_logger(__name__)
 
-# Failed reconciles (for example while the API server is away) are retried at least this often,
-# so that the agent catches up within seconds of the API server coming back.
-RETRY_CAP_SECONDS = 15.0
+# Configurations reconciled at once (never the same one twice).
+WORKERS = 4
 
 
 async def run_agent(settings: AgentSettings, *, stop: asyncio.Event) -> None:
     """Runs the agent until ``stop`` is set."""
+    timings = settings.timings
     api = await connect(settings.kubeconfig)
     async with api, contextlib.AsyncExitStack() as stack:
         objects = Objects(api)
         configurations = Store()
         instances = Store()
+        devices = DeviceRegistry()
 
         def discovery_changed(key: ConfigurationKey) -> None:
             controller.enqueue(ObjectKey(namespace=key.namespace, name=key.name))
@@ -51,6 +57,12 @@ async def run_agent(settings: AgentSettings, *, stop: asyncio.Event) -> None:
             on_change=discovery_changed,
             lookup=api_lookup(objects),
             observer=PrometheusObserver(),
+            timings=DiscoveryTimings(
+                registration_grace=timings.registration_grace,
+                first_list_grace=timings.first_list_grace,
+                first_list_warning=timings.first_list_warning,
+                resolve_every=timings.resync,
+            ),
         )
         stack.push_async_callback(discovery.close)
         reconciler = ConfigurationReconciler(
@@ -59,34 +71,42 @@ async def run_agent(settings: AgentSettings, *, stop: asyncio.Event) -> None:
             configurations=configurations,
             instances=instances,
             discovery=discovery,
+            devices=devices,
+            resync=timings.resync,
+            property_retry=timings.property_retry,
         )
-        controller = Controller("configurations", reconciler, backoff_cap=RETRY_CAP_SECONDS)
-
-        def lookup_device(namespace: str, name: str) -> Device | None:
-            found = discovery.find_instance(namespace=namespace, name=name)
-            return None if found is None else found.device
-
+        controller = Controller(
+            "configurations", reconciler, backoff_cap=timings.retry_cap, workers=WORKERS
+        )
         plugins = DevicePluginManager(
             node=settings.node_name,
             objects=objects,
             instances=instances,
-            lookup_device=lookup_device,
+            devices=devices,
             device_plugins_directory=settings.device_plugins_directory,
             pod_resources_socket=settings.pod_resources_socket,
             env_policy=settings.env_policy,
+            reclaim_interval=timings.reclaim_interval,
+            reclaim_grace=timings.reclaim_grace,
+            reregister_deadline=timings.reregister_deadline,
+            resync=timings.resync,
+            retry_cap=timings.retry_cap,
         )
+        views: dict[ObjectKey, View] = {}
 
         def instance_changed(key: ObjectKey) -> None:
             plugins.instance_changed(key)
             obj = instances.get(key)
-            configuration = (obj or {}).get("spec", {}).get("configurationName")
-            if configuration:
-                controller.enqueue(ObjectKey(namespace=key.namespace, name=configuration))
-            elif obj is None:
-                # Deleted: every Configuration of that namespace takes a look (cheap, rare).
-                for config in configurations:
-                    if config["metadata"].get("namespace") == key.namespace:
-                        controller.enqueue(ObjectKey.of(config))
+            before, after = views.get(key), configuration_view(obj)
+            if after is None:
+                views.pop(key, None)
+            else:
+                views[key] = after
+            if not concerns_configuration(before, after):
+                return
+            for view in (before, after):
+                if view is not None and view.configuration:
+                    controller.enqueue(ObjectKey(namespace=key.namespace, name=view.configuration))
 
         registration = RegistrationServer(
             settings.discovery_handlers_directory, on_register=discovery.register

@@ -5,9 +5,11 @@ not ``True``. Each departure is identified by a marker (the Ready condition's la
 "deleted"), so that it is handled once per departure: an agent that is still alive on a NotReady
 node may list the node again, and the controller must not fight it write for write.
 
-Forgetting a node takes it out of ``spec.nodes`` and frees every ``deviceUsage`` slot it holds,
+Forgetting a node takes it out of ``spec.nodes``, frees every ``deviceUsage`` slot it holds,
 whether used through the instance plugin (``"<node>"``) or the configuration plugin
-(``"C:<vdev>:<node>"``). The patch is a merge patch that names the resourceVersion it was computed
+(``"C:<vdev>:<node>"``; the format is read by ``akri_common.crds.usage``, as the agent reads it),
+and removes the node's finalizer ``<node>`` that its agent put on the Instance, so that an Instance
+deleted while the node is gone for good is not held forever. The patch is a merge patch that names the resourceVersion it was computed
 from, so it fails (409) rather than overwrite a change made meanwhile.
 """
 
@@ -16,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from akri_common.crds.usage import usage_node
 from akri_common.ids import NodeName
 
 DELETED = "deleted"
@@ -42,21 +45,11 @@ def departure(node: Mapping[str, Any] | None) -> str | None:
     return f"not-ready:{since or 'never'}"
 
 
-def usage_node(usage: str) -> str | None:
-    """The node a ``deviceUsage`` value names: ``"<node>"`` or ``"C:<vdev>:<node>"``."""
-    if not usage:
-        return None
-    parts = usage.split(":")
-    if len(parts) == 1:
-        return parts[0]
-    if len(parts) == 3 and parts[0] == "C":
-        return parts[2]
-    return None
-
-
 def mentions(instance: Mapping[str, Any], node: NodeName) -> bool:
     spec = instance.get("spec") or {}
     if node in (spec.get("nodes") or ()):
+        return True
+    if node in ((instance.get("metadata") or {}).get("finalizers") or ()):
         return True
     return any(usage_node(str(v)) == node for v in (spec.get("deviceUsage") or {}).values())
 
@@ -78,7 +71,11 @@ def forget_patch(instance: Mapping[str, Any], node: NodeName) -> dict[str, Any] 
     }
     if freed:
         patch_spec["deviceUsage"] = freed
-    return {
-        "metadata": {"resourceVersion": metadata.get("resourceVersion")},
-        "spec": patch_spec,
-    }
+    patch_metadata: dict[str, Any] = {"resourceVersion": metadata.get("resourceVersion")}
+    finalizers = list(metadata.get("finalizers") or ())
+    if node in finalizers:
+        patch_metadata["finalizers"] = [f for f in finalizers if f != node]
+    patch: dict[str, Any] = {"metadata": patch_metadata}
+    if patch_spec:
+        patch["spec"] = patch_spec
+    return patch

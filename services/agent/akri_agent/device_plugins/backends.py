@@ -23,10 +23,8 @@ from akri_agent.device_plugins.errors import SlotUnavailableError
 from akri_agent.device_plugins.ledger import InstanceLedger
 from akri_agent.device_plugins.slots import (
     ClaimVirtual,
-    ConfigurationUsage,
     DeviceState,
     MemberSlots,
-    NodeUsage,
     UnknownDeviceIdError,
     VirtualSlots,
     assign_virtual_slots,
@@ -36,6 +34,7 @@ from akri_agent.device_plugins.slots import (
     slot_index,
 )
 from akri_agent.env_names import DEFAULT_POLICY, EnvPolicy
+from akri_common.crds.usage import ConfigurationUsage, NodeUsage
 from akri_common.devices import Device
 from akri_common.ids import ConfigurationName, InstanceName, NodeName
 

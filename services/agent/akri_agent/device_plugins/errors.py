@@ -29,14 +29,6 @@ class SlotWriteError(DevicePluginError):
         super().__init__(f"cannot write deviceUsage of Instance {instance}: {reason}")
 
 
-class UnknownDeviceError(DevicePluginError):
-    """An Instance lists this node but this node's discovery has not reported its device (yet)."""
-
-    def __init__(self, instance: str) -> None:
-        self.instance = instance
-        super().__init__(f"Instance {instance} lists this node but no local device matches it")
-
-
 class RegistrationError(DevicePluginError):
     """kubelet did not accept the plugin (not reachable, or it refused the request)."""
 

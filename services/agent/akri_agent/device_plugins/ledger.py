@@ -16,17 +16,10 @@ from dataclasses import dataclass
 import structlog
 
 from akri_agent.device_plugins.errors import SlotUnavailableError, SlotWriteError
-from akri_agent.device_plugins.slots import (
-    AlreadyHeld,
-    Claim,
-    Usage,
-    decide_claim,
-    is_owned,
-    parse_device_usage,
-    render_usage,
-)
+from akri_agent.device_plugins.slots import AlreadyHeld, Claim, decide_claim, is_owned
 from akri_common.crds import API_VERSION
 from akri_common.crds.instance import KIND
+from akri_common.crds.usage import Usage, parse_device_usage, render_usage
 from akri_common.ids import ConfigurationName, InstanceName, NodeName
 from akri_common.k8s.errors import ApiError, ConflictError, InvalidError, NotFoundError
 from akri_common.k8s.objects import INSTANCE, JsonObject, Objects

@@ -1,10 +1,13 @@
 """The device-plugin manager: per Instance on this node, its plugins, registrations and slots.
 
 Level-based: ``instance_changed(key)`` queues the key; the reconcile reads the watched Instance and
-makes the plugins match. An Instance that lists this node (and is not being deleted) gets an
+the device registry and makes the plugins match. An Instance that lists this node (and is not being
+deleted) gets this node's finalizer ``<node>`` (as upstream's agent, ``finalizers``), an
 instance-level plugin and a place in its Configuration's plugin, both registered with kubelet; one
-that no longer does, or is gone, has its slots freed and its plugin stopped (the configuration
-plugin too when it has no Instance left). Beside the reconciles run the kubelet-restart watcher
+that no longer does, or is gone, has its slots freed, its plugin stopped (the configuration plugin
+too when it has no Instance left) and this node's finalizer removed. The device behind each plugin
+comes from the ``DeviceRegistry``, which notifies the manager of every change: the plugin's device
+is replaced at once, so the next ``Allocate`` returns the new mounts, device nodes and properties. Beside the reconciles run the kubelet-restart watcher
 (every plugin serves a new socket and registers again) and the slot reclaimer.
 
 Used configuration-level virtual ids are reported Healthy by default: against the kubelet device
@@ -20,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,7 +35,6 @@ from akri_agent.device_plugins.errors import (
     PodResourcesError,
     RegistrationError,
     SlotWriteError,
-    UnknownDeviceError,
 )
 from akri_agent.device_plugins.kubelet import kubelet_restarts, register
 from akri_agent.device_plugins.ledger import InstanceLedger, InstanceSnapshot
@@ -43,20 +45,22 @@ from akri_agent.device_plugins.reclaimer import (
     list_devices,
     stale_slots,
 )
-from akri_agent.device_plugins.slots import ConfigurationUsage, DeviceState
+from akri_agent.device_plugins.slots import DeviceState
 from akri_agent.env_names import DEFAULT_POLICY, EnvPolicy
+from akri_agent.finalizers import set_finalizer
+from akri_agent.instances.registry import DeviceRegistry
 from akri_common.crds.naming import resource_name
+from akri_common.crds.usage import ConfigurationUsage
 from akri_common.devices import Device
 from akri_common.filewatch import WatchError
 from akri_common.ids import ConfigurationName, NodeName
 from akri_common.k8s.controller import Controller
-from akri_common.k8s.objects import Objects
+from akri_common.k8s.errors import NotFoundError
+from akri_common.k8s.objects import INSTANCE, Objects
 from akri_common.k8s.store import ObjectKey, Store
 
 log = structlog.get_logger(__name__)
 
-RESYNC_SECONDS = 600.0
-REREGISTER_DEADLINE = 5.0
 REREGISTER_RETRY = 0.1
 
 
@@ -87,11 +91,14 @@ class DevicePluginManager:
         node: NodeName,
         objects: Objects,
         instances: Store,
-        lookup_device: Callable[[str, str], Device | None],
+        devices: DeviceRegistry,
         device_plugins_directory: Path,
         pod_resources_socket: Path,
         reclaim_interval: float = 5.0,
         reclaim_grace: float = 20.0,
+        reregister_deadline: float = 5.0,
+        resync: float = 600.0,
+        retry_cap: float = 60.0,
         used_configuration_slots_healthy: bool = True,
         env_policy: EnvPolicy = DEFAULT_POLICY,
     ) -> None:
@@ -99,13 +106,18 @@ class DevicePluginManager:
         self._env_policy = env_policy
         self._objects = objects
         self._instances = instances
-        self._lookup_device = lookup_device
+        self._devices = devices
         self.directory = device_plugins_directory
         self._pod_resources_socket = pod_resources_socket
         self._reclaim_interval = reclaim_interval
         self._reclaim_grace = reclaim_grace
+        self._reregister_deadline = reregister_deadline
+        self._resync = resync
         self._used_configuration_slots_healthy = used_configuration_slots_healthy
-        self._controller: Controller[ObjectKey] = Controller("device-plugins", self._reconcile)
+        self._controller: Controller[ObjectKey] = Controller(
+            "device-plugins", self._reconcile, backoff_cap=retry_cap
+        )
+        devices.subscribe(self._device_changed)
         self._entries: dict[ObjectKey, _InstanceEntry] = {}
         self._configurations: dict[tuple[str, ConfigurationName], _ConfigurationEntry] = {}
         self._lifecycle = asyncio.Lock()
@@ -114,6 +126,15 @@ class DevicePluginManager:
     # -- public ---------------------------------------------------------------------------------
 
     def instance_changed(self, key: ObjectKey) -> None:
+        self._controller.enqueue(key)
+
+    def _device_changed(self, key: ObjectKey) -> None:
+        """The registry has a new device (or none) for ``key``: the plugin serves it from now on."""
+        entry = self._entries.get(key)
+        device = self._devices.get(key)
+        if entry is not None and device is not None and entry.backend.device != device:
+            entry.backend.device = device
+            log.info("instance_device_updated", instance=str(key), node=self.node)
         self._controller.enqueue(key)
 
     async def run(self) -> None:
@@ -148,15 +169,24 @@ class DevicePluginManager:
         )
         if not wanted:
             await self._remove(key, exists=obj is not None)
+            if obj is not None:
+                with contextlib.suppress(NotFoundError):
+                    await set_finalizer(self._objects, INSTANCE, obj, self.node, present=False)
             return None
         assert obj is not None
         snapshot = InstanceSnapshot.of(obj)
+        device = self._devices.get(key)
+        if key not in self._entries and device is None:
+            # Not (yet) discovered on this node (after a restart, discovery is still listing):
+            # the registry's notification brings the key back when it is.
+            log.debug("instance_device_unknown", instance=str(key), node=self.node)
+            return None
+        with contextlib.suppress(NotFoundError):
+            await set_finalizer(self._objects, INSTANCE, obj, self.node, present=True)
         async with self._lifecycle:
             entry = self._entries.get(key)
-            device = self._lookup_device(key.namespace, key.name)
             if entry is None:
-                if device is None:
-                    raise UnknownDeviceError(str(key))
+                assert device is not None
                 entry = self._create_entry(key, snapshot, device)
             else:
                 if device is not None:
@@ -168,7 +198,7 @@ class DevicePluginManager:
                 entry.registered = await self._serve_and_register(entry.server)
             if not configuration.registered:
                 configuration.registered = await self._serve_and_register(configuration.server)
-        return RESYNC_SECONDS
+        return self._resync
 
     def _create_entry(
         self, key: ObjectKey, snapshot: InstanceSnapshot, device: Device
@@ -290,7 +320,7 @@ class DevicePluginManager:
     async def _reregister(self, entry: _InstanceEntry | _ConfigurationEntry) -> None:
         """Registers again, retrying quickly (kubelet may bind before it serves) until a deadline;
         past it, the Instance reconciles retry with back-off."""
-        deadline = asyncio.get_running_loop().time() + REREGISTER_DEADLINE
+        deadline = asyncio.get_running_loop().time() + self._reregister_deadline
         while True:
             try:
                 entry.registered = await self._serve_and_register(entry.server)

@@ -26,6 +26,10 @@ from akri_proto.podresources.v1 import api_pb2 as pr_pb
 from akri_proto.podresources.v1 import api_pb2_grpc as pr_grpc
 
 LIST_TIMEOUT = 5.0
+# Like every gRPC client of the agent: a fresh channel per call that does not inherit an earlier
+# failure's reconnect back-off (gRPC shares subchannels between channels by default), so a
+# restarted kubelet is asked at once.
+CHANNEL_OPTIONS = [("grpc.use_local_subchannel_pool", 1)]
 PREFIX = f"{GROUP}/"
 
 K = TypeVar("K", bound=Hashable)
@@ -85,7 +89,7 @@ def stale_slots(
 async def list_devices(socket: Path, *, timeout: float = LIST_TIMEOUT) -> frozenset[DeviceRef]:
     """Asks kubelet's ``/v1.PodResourcesLister/List``; ``PodResourcesError`` if it does not answer."""
     with unix_target(socket) as target:
-        async with grpc.aio.insecure_channel(target) as channel:
+        async with grpc.aio.insecure_channel(target, options=CHANNEL_OPTIONS) as channel:
             try:
                 response = await pr_grpc.PodResourcesListerStub(channel).List(
                     pr_pb.ListPodResourcesRequest(), timeout=timeout

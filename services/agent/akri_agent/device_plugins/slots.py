@@ -1,9 +1,9 @@
-"""Slots and their usage: parsing and rendering ``deviceUsage``, health lists, claim decisions, and
-the assignment of the configuration-level plugin's virtual ids. Pure: no I/O, no clock.
+"""Slots and their usage: health lists, claim decisions, and the assignment of the
+configuration-level plugin's virtual ids. Pure: no I/O, no clock.
 
-An Instance has ``capacity`` slots ``<instance>-<n>``. ``deviceUsage`` maps a slot to ``""`` or no
-entry (free), ``<node>`` (used through that node's instance-level plugin) or ``C:<virtual-id>:<node>``
-(used through that node's configuration-level plugin, as virtual id ``<configuration>-<m>``).
+An Instance has ``capacity`` slots ``<instance>-<n>``; the ``deviceUsage`` wire format (``<node>``,
+``C:<virtual-id>:<node>``) is parsed and rendered in ``akri_common.crds.usage`` only, re-exported
+here for the plugins.
 """
 
 from __future__ import annotations
@@ -11,21 +11,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from akri_common.crds.usage import ConfigurationUsage, NodeUsage, Usage, render_usage
 from akri_common.ids import ConfigurationName, InstanceName, NodeName
 
 HEALTHY = "Healthy"
 UNHEALTHY = "Unhealthy"
-
-
-class UsageParseError(ValueError):
-    """A ``deviceUsage`` value that is neither empty, ``<node>`` nor ``C:<virtual-id>:<node>``."""
-
-    def __init__(self, slot: str, value: str) -> None:
-        self.slot = slot
-        self.value = value
-        super().__init__(
-            f"spec.deviceUsage[{slot!r}]: expected '<node>' or 'C:<virtual-id>:<node>' (got {value!r})"
-        )
 
 
 class UnknownDeviceIdError(ValueError):
@@ -38,24 +28,6 @@ class UnknownDeviceIdError(ValueError):
 
 
 @dataclass(frozen=True)
-class NodeUsage:
-    """Used through the instance-level plugin of ``node``."""
-
-    node: str
-
-
-@dataclass(frozen=True)
-class ConfigurationUsage:
-    """Used through the configuration-level plugin of ``node`` as ``virtual_id``."""
-
-    virtual_id: str
-    node: str
-
-
-Usage = NodeUsage | ConfigurationUsage
-
-
-@dataclass(frozen=True)
 class DeviceState:
     """One device as ``ListAndWatch`` reports it."""
 
@@ -65,43 +37,6 @@ class DeviceState:
     @property
     def health(self) -> str:
         return HEALTHY if self.healthy else UNHEALTHY
-
-
-def parse_usage(slot: str, value: str) -> Usage | None:
-    """``None`` for a free slot; raises ``UsageParseError`` for anything unreadable."""
-    if value == "":
-        return None
-    parts = value.split(":")
-    if len(parts) == 1:
-        return NodeUsage(node=value)
-    if len(parts) == 3 and parts[0] == "C" and parts[1] and parts[2]:
-        return ConfigurationUsage(virtual_id=parts[1], node=parts[2])
-    raise UsageParseError(slot, value)
-
-
-def render_usage(usage: Usage) -> str:
-    if isinstance(usage, NodeUsage):
-        return usage.node
-    return f"C:{usage.virtual_id}:{usage.node}"
-
-
-def parse_device_usage(raw: Mapping[str, str]) -> tuple[dict[str, Usage], list[UsageParseError]]:
-    """The used slots of a ``deviceUsage`` map, and the entries that could not be read.
-
-    An unreadable entry counts as used by someone else (never offered, never claimed): safer than
-    treating a value another writer understands as free.
-    """
-    used: dict[str, Usage] = {}
-    errors: list[UsageParseError] = []
-    for slot, value in raw.items():
-        try:
-            usage = parse_usage(slot, str(value))
-        except UsageParseError as err:
-            errors.append(err)
-            usage = NodeUsage(node=str(value))
-        if usage is not None:
-            used[slot] = usage
-    return used, errors
 
 
 def is_owned(usage: Usage, node: NodeName) -> bool:

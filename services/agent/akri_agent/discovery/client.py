@@ -1,18 +1,22 @@
 """The gRPC edge towards discovery handlers: one ``v0.DiscoveryHandler/Discover`` stream.
 
-It dials an endpoint, sends the details and resolved properties, and yields each complete device
-list as plain ``Device`` values. gRPC failures become typed errors: ``INVALID_ARGUMENT`` means bad
-details, a failure before the first list means the endpoint is unreachable, a failure after it means
-the stream was lost.
+It dials an endpoint, waits (bounded) for the connection, sends the details and resolved
+properties, and yields each complete device list as plain ``Device`` values. gRPC failures become
+typed errors: a connection that cannot be established means the endpoint is unreachable (the only
+case in which the agent forgets an endpoint); ``INVALID_ARGUMENT`` means bad details; any other
+failure before the first list means the handler failed this call (this Configuration only); a
+failure after it means the stream was lost.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Mapping
 
 import grpc
 
 from akri_agent.discovery.errors import (
+    HandlerFailedError,
     HandlerStreamLostError,
     HandlerUnreachableError,
     InvalidDiscoveryDetailsError,
@@ -32,6 +36,9 @@ CHANNEL_OPTIONS = (
     ("grpc.keepalive_time_ms", 30_000),
     ("grpc.keepalive_timeout_ms", 10_000),
 )
+# Connecting to a handler (a local socket, or a handler pod on the node's network) is quick or
+# fails; past this the endpoint counts as unreachable.
+CONNECT_TIMEOUT = 5.0
 
 
 async def discover(
@@ -41,6 +48,7 @@ async def discover(
     request = discover_request(details, properties)
     received = False
     async with grpc.aio.insecure_channel(endpoint.target, options=CHANNEL_OPTIONS) as channel:
+        await _connect(channel, endpoint=endpoint.address)
         stub = discovery_pb2_grpc.DiscoveryHandlerStub(channel)
         try:
             async for response in stub.Discover(request, wait_for_ready=False):
@@ -52,18 +60,39 @@ async def discover(
         raise HandlerStreamLostError(
             endpoint=endpoint.address, detail="the handler ended the stream"
         )
-    raise HandlerUnreachableError(
+    raise HandlerFailedError(
         endpoint=endpoint.address, detail="the stream ended before any device list"
     )
 
 
+async def _connect(channel: grpc.aio.Channel, *, endpoint: str) -> None:
+    """Returns once the channel is connected; ``HandlerUnreachableError`` if it cannot be."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + CONNECT_TIMEOUT
+    state = channel.get_state(try_to_connect=True)
+    while state is not grpc.ChannelConnectivity.READY:
+        if state in (grpc.ChannelConnectivity.TRANSIENT_FAILURE, grpc.ChannelConnectivity.SHUTDOWN):
+            raise HandlerUnreachableError(endpoint=endpoint, detail="the connection failed")
+        remaining = deadline - loop.time()
+        try:
+            async with asyncio.timeout(max(remaining, 0.0)):
+                await channel.wait_for_state_change(state)
+        except TimeoutError:
+            raise HandlerUnreachableError(
+                endpoint=endpoint, detail=f"no connection within {CONNECT_TIMEOUT:g}s"
+            ) from None
+        state = channel.get_state(try_to_connect=True)
+
+
 def _translate(
     err: grpc.aio.AioRpcError, *, endpoint: str, received: bool
-) -> InvalidDiscoveryDetailsError | HandlerUnreachableError | HandlerStreamLostError:
+) -> InvalidDiscoveryDetailsError | HandlerFailedError | HandlerStreamLostError:
     code = err.code()
     detail = f"{code.name}: {err.details() or ''}".rstrip(": ")
     if code is grpc.StatusCode.INVALID_ARGUMENT:
         return InvalidDiscoveryDetailsError(endpoint=endpoint, message=err.details() or "")
-    if received:
+    if received or code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED):
+        # The connection was up: a broken or ended stream is reopened (and reaching the handler
+        # again tells whether it is still there).
         return HandlerStreamLostError(endpoint=endpoint, detail=detail)
-    return HandlerUnreachableError(endpoint=endpoint, detail=detail)
+    return HandlerFailedError(endpoint=endpoint, detail=detail)

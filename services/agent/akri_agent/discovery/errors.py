@@ -21,11 +21,22 @@ class InvalidDiscoveryDetailsError(DiscoveryError):
 
 
 class HandlerUnreachableError(DiscoveryError):
-    """The agent could not connect to the endpoint at all; it is dropped until it registers again."""
+    """The agent could not connect to the endpoint at all (the connection failed); it is forgotten
+    until it registers again."""
 
     def __init__(self, *, endpoint: str, detail: str) -> None:
         self.endpoint = endpoint
         super().__init__(f"discovery handler at {endpoint} is unreachable: {detail}")
+
+
+class HandlerFailedError(DiscoveryError):
+    """The handler was reached but failed this ``Discover`` before its first list (an error in the
+    handler, or details it answers with a status other than ``INVALID_ARGUMENT``). It concerns this
+    Configuration only: the endpoint stays registered and the call is retried with back-off."""
+
+    def __init__(self, *, endpoint: str, detail: str) -> None:
+        self.endpoint = endpoint
+        super().__init__(f"discovery handler at {endpoint} failed Discover: {detail}")
 
 
 class HandlerStreamLostError(DiscoveryError):

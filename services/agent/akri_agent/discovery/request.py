@@ -1,10 +1,12 @@
 """One discovery request per Configuration: a Discover stream to every endpoint with its handler name.
 
-The request keeps the latest list of each endpoint. A stream that is lost is reopened at once (with a
-growing delay if it keeps failing); an endpoint that cannot be reached at all is reported through
-``on_unreachable`` and forgotten until it registers again; an endpoint that rejects the details keeps
-that error until the request is recreated or the endpoint registers again. Every change of lists or
-errors calls ``on_change``.
+The request keeps an ``EndpointListing`` per endpoint (``listing`` decides what they mean). A stream
+that is lost, or a ``Discover`` that fails before its first list, is reopened (at once after a
+healthy stream, with a growing delay while it keeps failing); an error on this request's stream
+concerns this Configuration only. Only an endpoint that cannot be connected to at all is reported
+through ``on_unreachable`` (and forgotten by the manager until it registers again); an endpoint that
+rejects the details keeps that error until the request is recreated or the endpoint registers
+again. Every change of lists, phases or errors calls ``on_change``.
 """
 
 from __future__ import annotations
@@ -14,17 +16,20 @@ import contextlib
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any, Literal
 
 import structlog
 
 from akri_agent.discovery import client
 from akri_agent.discovery.errors import (
     DiscoveryError,
+    HandlerFailedError,
     HandlerStreamLostError,
     HandlerUnreachableError,
     InvalidDiscoveryDetailsError,
 )
-from akri_agent.discovery.model import Endpoint, EndpointDevices
+from akri_agent.discovery.listing import EndpointListing, Phase
+from akri_agent.discovery.model import Endpoint
 from akri_agent.discovery.observer import DiscoveryObserver
 from akri_agent.discovery.validation import Problem, accept_devices
 from akri_common.backoff import Backoff
@@ -35,8 +40,8 @@ log = structlog.get_logger(__name__)
 
 # A stream that stayed open this long counts as healthy: the next loss reconnects without delay.
 HEALTHY_STREAM_SECONDS = 5.0
-# A handler that has sent no list this long after a Discover call is reported (once per call).
-FIRST_LIST_WARNING_SECONDS = 10.0
+# Retrying a Discover that keeps failing on this Configuration: at most this long between attempts.
+FAILED_RETRY_CAP_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -46,6 +51,22 @@ class RequestSpec:
     handler: HandlerName
     details: str
     properties: Mapping[str, bytes | None] = field(default_factory=dict)
+
+
+@dataclass
+class _Problems:
+    """The problems of the last list a stream delivered, so that each new set is logged once."""
+
+    last: tuple[Problem, ...] = ()
+
+    def accept(self, devices: tuple[Device, ...], bound: Any) -> tuple[Device, ...]:
+        kept, problems = accept_devices(devices)
+        if problems and problems != self.last:
+            bound.warning(
+                "devices_rejected", problems=[str(p) for p in problems], accepted=len(kept)
+            )
+        self.last = problems
+        return kept
 
 
 @dataclass
@@ -63,19 +84,23 @@ class DiscoveryRequest:
         on_change: Callable[[], None],
         on_unreachable: Callable[[Endpoint], None],
         observer: DiscoveryObserver | None = None,
+        first_list_warning: float = 10.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.label = label
         self._observer = observer or DiscoveryObserver()
         self.spec = spec
         self._on_change = on_change
         self._on_unreachable = on_unreachable
+        self._first_list_warning = first_list_warning
+        self._clock = clock
         self._streams: dict[str, _Stream] = {}
-        self._lists: dict[str, EndpointDevices] = {}
+        self._listings: dict[str, EndpointListing] = {}
         self._errors: dict[str, DiscoveryError] = {}
         self._closed = False
 
-    def lists(self) -> tuple[EndpointDevices, ...]:
-        return tuple(self._lists[uid] for uid in sorted(self._lists))
+    def listings(self) -> tuple[EndpointListing, ...]:
+        return tuple(self._listings[uid] for uid in sorted(self._listings))
 
     def errors(self) -> tuple[DiscoveryError, ...]:
         return tuple(self._errors[uid] for uid in sorted(self._errors))
@@ -92,8 +117,15 @@ class DiscoveryRequest:
         if current is not None and not current.task.done():
             current.nudge.set()
             return
-        if self._errors.pop(endpoint.uid, None) is not None:
-            self._on_change()
+        now = self._clock()
+        previous = self._listings.get(endpoint.uid)
+        self._listings[endpoint.uid] = (
+            EndpointListing(endpoint, Phase.WAITING, now)
+            if previous is None
+            else EndpointListing(endpoint, Phase.WAITING, now, previous.devices)
+        )
+        self._errors.pop(endpoint.uid, None)
+        self._on_change()
         nudge = asyncio.Event()
         task = asyncio.create_task(
             self._stream(endpoint, nudge), name=f"discover {self.label} from {endpoint.uid}"
@@ -112,75 +144,102 @@ class DiscoveryRequest:
         self._streams.clear()
 
     async def _stream(self, endpoint: Endpoint, nudge: asyncio.Event) -> None:
-        backoff = Backoff()
-        last_problems: tuple[Problem, ...] = ()
-        bound = log.bind(configuration=self.label, endpoint=endpoint.uid)
+        backoff = Backoff(cap=FAILED_RETRY_CAP_SECONDS)
+        problems = _Problems()
         while True:
             opened = time.monotonic()
-            first = True
-            silent = asyncio.get_running_loop().call_later(
-                FIRST_LIST_WARNING_SECONDS,
-                lambda: bound.warning(
-                    "discovery_handler_silent",
-                    waited_seconds=FIRST_LIST_WARNING_SECONDS,
-                    hint="the handler accepted Discover but sent no device list",
-                ),
-            )
-            try:
-                async for devices in client.discover(
-                    endpoint, details=self.spec.details, properties=self.spec.properties
-                ):
-                    kept, problems = accept_devices(devices)
-                    if problems and problems != last_problems:
-                        bound.warning(
-                            "devices_rejected",
-                            problems=[str(p) for p in problems],
-                            accepted=len(kept),
-                        )
-                    last_problems = problems
-                    if first:
-                        first = False
-                        silent.cancel()
-                        self._observer.first_list(
-                            configuration=self.label,
-                            handler=endpoint.handler,
-                            seconds=time.monotonic() - opened,
-                        )
-                        self._observer.result(handler=endpoint.handler, result="ok")
-                    self._set(endpoint, kept)
-            except InvalidDiscoveryDetailsError as err:
-                bound.warning("discovery_details_rejected", message=err.message)
-                self._observer.result(handler=endpoint.handler, result="invalid_details")
-                self._errors[endpoint.uid] = err
-                self._drop(endpoint, changed=True)
+            outcome = await self._call(endpoint, nudge, problems)
+            if outcome == "stop":
                 return
-            except HandlerStreamLostError as err:
-                bound.info("discovery_stream_lost", reason=str(err))
-                self._observer.result(handler=endpoint.handler, result="lost")
-                self._drop(endpoint)
-                if time.monotonic() - opened >= HEALTHY_STREAM_SECONDS:
-                    backoff.reset()
-            except HandlerUnreachableError as err:
-                silent.cancel()
-                self._observer.result(handler=endpoint.handler, result="unreachable")
-                self._drop(endpoint)
-                if not nudge.is_set():
-                    bound.info("discovery_handler_unreachable", reason=str(err))
-                    self._streams.pop(endpoint.uid, None)
-                    self._on_unreachable(endpoint)
-                    return
+            if outcome == "lost" and time.monotonic() - opened >= HEALTHY_STREAM_SECONDS:
+                backoff.reset()
             nudge.clear()
             delay = backoff.next_delay()
             if delay:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(nudge.wait(), timeout=delay)
+                    async with asyncio.timeout(delay):
+                        await nudge.wait()
+
+    async def _call(
+        self, endpoint: Endpoint, nudge: asyncio.Event, problems: _Problems
+    ) -> Literal["stop", "lost", "retry"]:
+        """One ``Discover`` call until it ends; says whether to stop, or how it ended."""
+        bound = log.bind(configuration=self.label, endpoint=endpoint.uid)
+        opened = time.monotonic()
+        silent = asyncio.get_running_loop().call_later(
+            self._first_list_warning,
+            lambda: bound.warning(
+                "discovery_handler_silent",
+                waited_seconds=self._first_list_warning,
+                hint="the handler accepted Discover but sent no device list",
+            ),
+        )
+        first = True
+        try:
+            async for devices in client.discover(
+                endpoint, details=self.spec.details, properties=self.spec.properties
+            ):
+                silent.cancel()
+                kept = problems.accept(devices, bound)
+                if first:
+                    first = False
+                    self._first_list(endpoint, seconds=time.monotonic() - opened, bound=bound)
+                self._set(endpoint, kept)
+        except InvalidDiscoveryDetailsError as err:
+            bound.warning("discovery_details_rejected", message=err.message)
+            self._observer.result(handler=endpoint.handler, result="invalid_details")
+            self._errors[endpoint.uid] = err
+            self._update(endpoint, lambda e: e.rejected(self._clock()))
+            return "stop"
+        except HandlerFailedError as err:
+            # This Configuration's Discover failed; the endpoint serves others still.
+            if self._errors.get(endpoint.uid) is None:
+                bound.warning("discovery_failed", error=str(err))
+            self._observer.result(handler=endpoint.handler, result="failed")
+            self._errors[endpoint.uid] = err
+            self._update(endpoint, lambda e: e.interrupted(self._clock()))
+            return "retry"
+        except HandlerStreamLostError as err:
+            bound.info("discovery_stream_lost", reason=str(err))
+            self._observer.result(handler=endpoint.handler, result="lost")
+            self._update(endpoint, lambda e: e.interrupted(self._clock()))
+            return "lost"
+        except HandlerUnreachableError as err:
+            self._observer.result(handler=endpoint.handler, result="unreachable")
+            if nudge.is_set():  # it registered again meanwhile: try once more
+                self._update(endpoint, lambda e: e.interrupted(self._clock()))
+                return "retry"
+            bound.info("discovery_handler_unreachable", reason=str(err))
+            self._streams.pop(endpoint.uid, None)
+            self._update(endpoint, lambda e: e.forgotten(self._clock()))
+            self._on_unreachable(endpoint)
+            return "stop"
+        finally:
+            silent.cancel()
+        return "lost"  # pragma: no cover - ``discover`` always ends by raising
+
+    def _first_list(self, endpoint: Endpoint, *, seconds: float, bound: Any) -> None:
+        self._observer.first_list(
+            configuration=self.label, handler=endpoint.handler, seconds=seconds
+        )
+        self._observer.result(handler=endpoint.handler, result="ok")
+        if self._errors.pop(endpoint.uid, None) is not None:
+            bound.info("discovery_recovered")
 
     def _set(self, endpoint: Endpoint, devices: tuple[Device, ...]) -> None:
-        entry = EndpointDevices(endpoint=endpoint, devices=devices)
-        if self._lists.get(endpoint.uid) != entry:
-            self._lists[endpoint.uid] = entry
+        entry = self._listings.get(endpoint.uid) or EndpointListing(
+            endpoint, Phase.WAITING, self._clock()
+        )
+        updated = entry.listed(devices, self._clock())
+        if (updated.phase, updated.devices) != (entry.phase, entry.devices):
+            self._listings[endpoint.uid] = updated
             self._on_change()
 
-    def _drop(self, endpoint: Endpoint, *, changed: bool = False) -> None:
-        if self._lists.pop(endpoint.uid, None) is not None or changed:
-            self._on_change()
+    def _update(
+        self, endpoint: Endpoint, change: Callable[[EndpointListing], EndpointListing]
+    ) -> None:
+        entry = self._listings.get(endpoint.uid) or EndpointListing(
+            endpoint, Phase.WAITING, self._clock()
+        )
+        self._listings[endpoint.uid] = change(entry)
+        self._on_change()

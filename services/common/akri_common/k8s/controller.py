@@ -2,8 +2,11 @@
 
 ``enqueue(key)`` asks for ``reconcile(key)`` to run; a key queued several times runs once, and a key
 enqueued while it runs runs again afterwards, so no change is lost and no key runs concurrently with
-itself. ``reconcile`` returns the seconds after which to look again (or ``None``); when it raises,
-the key is retried after a delay that doubles with each consecutive failure and resets on success.
+itself; up to ``workers`` different keys reconcile at once. ``reconcile`` returns the seconds after
+which to look again (or ``None``). One error policy: when it raises an error whose ``retryable`` is
+true (or unset), the key is retried after a delay that doubles with each consecutive failure and
+resets on success; a non-retryable error is retried only after the cap (a change of the object
+brings the key back sooner).
 """
 
 from __future__ import annotations
@@ -29,14 +32,16 @@ class Controller(Generic[K]):
         *,
         backoff_initial: float = 0.5,
         backoff_cap: float = 60.0,
+        workers: int = 1,
     ) -> None:
         self.name = name
         self._reconcile = reconcile
         self._backoff_initial = backoff_initial
         self._backoff_cap = backoff_cap
+        self._workers = max(1, workers)
         self._queue: asyncio.Queue[K] = asyncio.Queue()
         self._queued: set[K] = set()
-        self._running: K | None = None
+        self._running: set[K] = set()
         self._again: set[K] = set()
         self._failures: dict[K, int] = {}
         self._timers: dict[K, asyncio.TimerHandle] = {}
@@ -51,7 +56,7 @@ class Controller(Generic[K]):
                 timer.cancel()
             self._timers[key] = asyncio.get_running_loop().call_at(when, self._fire, key)
             return
-        if key == self._running:
+        if key in self._running:
             self._again.add(key)
         elif key not in self._queued:
             self._queued.add(key)
@@ -67,21 +72,26 @@ class Controller(Generic[K]):
     async def run(self) -> None:
         """Processes keys until cancelled."""
         try:
-            while True:
-                key = await self._queue.get()
-                self._queued.discard(key)
-                self._running = key
-                try:
-                    await self._one(key)
-                finally:
-                    self._running = None
-                if key in self._again:
-                    self._again.discard(key)
-                    self.enqueue(key)
+            async with asyncio.TaskGroup() as group:
+                for index in range(self._workers):
+                    group.create_task(self._work(), name=f"{self.name} worker {index}")
         finally:
             for timer in self._timers.values():
                 timer.cancel()
             self._timers.clear()
+
+    async def _work(self) -> None:
+        while True:
+            key = await self._queue.get()
+            self._queued.discard(key)
+            self._running.add(key)
+            try:
+                await self._one(key)
+            finally:
+                self._running.discard(key)
+            if key in self._again:
+                self._again.discard(key)
+                self.enqueue(key)
 
     async def _one(self, key: K) -> None:
         try:
@@ -91,13 +101,19 @@ class Controller(Generic[K]):
         except Exception as err:  # noqa: BLE001 (a reconcile failure is retried, never fatal)
             failures = self._failures.get(key, 0) + 1
             self._failures[key] = failures
-            wait = delay(failures, initial=self._backoff_initial, cap=self._backoff_cap)
+            retryable = bool(getattr(err, "retryable", True))
+            wait = (
+                delay(failures, initial=self._backoff_initial, cap=self._backoff_cap)
+                if retryable
+                else self._backoff_cap
+            )
             log.warning(
                 "reconcile_failed",
                 controller=self.name,
                 key=str(key),
                 error=str(err),
                 error_type=type(err).__name__,
+                retryable=retryable,
                 retry_in=wait,
             )
             self.enqueue(key, after=wait)

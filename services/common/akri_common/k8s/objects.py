@@ -1,5 +1,9 @@
 """Reading and writing Kubernetes objects as plain dicts, with typed errors and bounded waits.
 
+Every wait is bounded with ``asyncio.timeout``, not ``asyncio.wait_for``: on Python 3.11 a
+``wait_for`` whose inner read completes in the same loop turn as a cancellation returns the result
+and drops the cancellation, which left a process's watch running after SIGTERM.
+
 Requests go through ``kubernetes_asyncio``'s ApiClient (authentication, TLS, connection pool) but
 bodies stay JSON dicts: no generated models are built, so every kind, custom or not, is handled the
 same way. ``apply`` is server-side apply with a field manager; ``watch`` yields events from one
@@ -126,24 +130,41 @@ class Objects:
         )
 
     async def merge_patch(
-        self, kind: Kind, patch: Mapping[str, Any], *, namespace: str | None, name: str
+        self,
+        kind: Kind,
+        patch: Mapping[str, Any],
+        *,
+        namespace: str | None,
+        name: str,
+        field_manager: str | None = None,
     ) -> JsonObject:
         return await self._json(
             "PATCH",
             kind.path(namespace=namespace, name=name),
             body=patch,
+            query=_manager(field_manager),
             content_type=MERGE,
             action=f"patch {kind.kind} {namespace}/{name}",
         )
 
     async def json_patch(
-        self, kind: Kind, operations: list[dict[str, Any]], *, namespace: str | None, name: str
+        self,
+        kind: Kind,
+        operations: list[dict[str, Any]],
+        *,
+        namespace: str | None,
+        name: str,
+        field_manager: str | None = None,
     ) -> JsonObject:
-        """An RFC 6902 patch; ``test`` operations make it conditional (a failed test is a 422)."""
+        """An RFC 6902 patch; ``test`` operations make it conditional (a failed test is a 422).
+
+        ``field_manager`` names the writer in ``managedFields`` (the client's user agent otherwise).
+        """
         return await self._json(
             "PATCH",
             kind.path(namespace=namespace, name=name),
             body=operations,
+            query=_manager(field_manager),
             content_type=JSON_PATCH,
             action=f"patch {kind.kind} {namespace}/{name}",
         )
@@ -226,7 +247,8 @@ class Objects:
         )
         try:
             await _raise_for_status(response, action=action)
-            data = await asyncio.wait_for(response.read(), self.timeout)
+            async with asyncio.timeout(self.timeout):
+                data = await response.read()
         except TimeoutError as err:
             raise UnavailableError(f"{action}: no answer within {self.timeout:g}s") from err
         except (aiohttp.ClientError, OSError) as err:
@@ -250,8 +272,8 @@ class Objects:
         headers = {"Accept": "application/json", "Content-Type": content_type}
         API_REQUESTS.labels(method=method, resource=_resource(path)).inc()
         try:
-            return await asyncio.wait_for(
-                self.api.call_api(
+            async with asyncio.timeout(timeout or self.timeout):
+                return await self.api.call_api(
                     path,
                     method,
                     query_params=query or [],
@@ -260,9 +282,7 @@ class Objects:
                     auth_settings=["BearerToken"],
                     _preload_content=False,
                     _request_timeout=timeout or self.timeout,
-                ),
-                timeout or self.timeout,
-            )
+                )
         except asyncio.CancelledError:
             raise
         except TimeoutError as err:
@@ -282,6 +302,10 @@ def _resource(path: str) -> str:
     return parts[0] if parts else ""
 
 
+def _manager(field_manager: str | None) -> list[tuple[str, str]] | None:
+    return [("fieldManager", field_manager)] if field_manager else None
+
+
 def _selectors(label: str | None, field: str | None) -> list[tuple[str, str]]:
     query = []
     if label:
@@ -295,14 +319,16 @@ async def _raise_for_status(response: Any, *, action: str) -> None:
     status = int(response.status)
     if 200 <= status <= 299:
         return
-    text = (await asyncio.wait_for(response.read(), REQUEST_TIMEOUT)).decode(errors="replace")
+    async with asyncio.timeout(REQUEST_TIMEOUT):
+        text = (await response.read()).decode(errors="replace")
     raise from_status(status, text, action=action)
 
 
 async def _chunks(response: Any, *, idle: float, action: str) -> AsyncIterator[bytes]:
     while True:
         try:
-            chunk: bytes = await asyncio.wait_for(response.content.readany(), idle)
+            async with asyncio.timeout(idle):
+                chunk: bytes = await response.content.readany()
         except TimeoutError as err:
             raise UnavailableError(f"{action}: the watch went silent for {idle:g}s") from err
         except (aiohttp.ClientError, OSError) as err:  # the connection broke mid-stream
