@@ -24,7 +24,7 @@ from akri_images.catalog import SITE_DIR
 from akri_images.layer import Layer, write_layer
 from akri_images.records import Record
 
-RECIPE = 1
+RECIPE = 2  # 2: extension modules stripped of debug information
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 BUILDER_DIR = Path(__file__).resolve().parents[1]  # images/, where packages.find finds akri_images
 WHEEL_README = "Akri-py: see the project's README.md.\n"
@@ -209,6 +209,11 @@ def _tidy(site: Path) -> None:
         path.write_text("\n".join(lines) + "\n")
     for stale in site.rglob("__pycache__"):
         shutil.rmtree(stale)
+    # Some wheels ship their extension modules with debug information (aiohttp's, yarl's, ...):
+    # several MiB of each image that nothing at run time reads.
+    libraries = sorted(str(p) for p in site.rglob("*.so") if p.is_file())
+    if libraries:
+        subprocess.run(["strip", "--strip-debug", *libraries], check=True, capture_output=True)
 
 
 def _compile(site: Path) -> None:
