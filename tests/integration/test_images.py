@@ -316,3 +316,33 @@ def test_udev_broker_reads_the_device_node_it_was_given(bundles: Bundles) -> Non
         assert running.proc.wait(timeout=10) == 0, running.lines
     finally:
         bundle.cleanup()
+
+
+def test_a_rebuild_in_another_cache_gives_the_same_manifest_digest(
+    built: tuple[str, dict[str, ImageArchive]], tmp_path: Path
+) -> None:
+    """Reproducible end to end: pip's output, bytecode, layers, config and manifest."""
+    _, images = built
+    env = {
+        **os.environ,
+        "AKRI_IMAGES_CACHE": str(tmp_path / "again"),
+        "AKRI_IMAGES_BASE_CACHE": str(_shared_base_cache()),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "akri_images", "locate"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert "not built" in done.stderr
+    subprocess.run(
+        [sys.executable, "-m", "akri_images", "build", "debug-echo-discovery"],
+        env=env,
+        capture_output=True,
+        check=True,
+        timeout=300,
+    )
+    meta = json.loads((tmp_path / "again/archives/debug-echo-discovery-0.1.0.json").read_text())
+    assert meta["manifest_digest"] == images["debug-echo-discovery"].manifest_digest
