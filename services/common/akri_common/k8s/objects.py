@@ -4,6 +4,9 @@ Requests go through ``kubernetes_asyncio``'s ApiClient (authentication, TLS, con
 bodies stay JSON dicts: no generated models are built, so every kind, custom or not, is handled the
 same way. ``apply`` is server-side apply with a field manager; ``watch`` yields events from one
 watch request until the server ends it, and raises ``GoneError`` when the version is too old.
+Waits are bounded with ``asyncio.timeout``, not ``asyncio.wait_for``: on Python 3.11 the latter
+can swallow a cancellation that arrives as the awaited call completes, and a reflector that
+misses its cancellation keeps a stopping controller alive (seen with the controller image).
 """
 
 from __future__ import annotations
@@ -226,7 +229,8 @@ class Objects:
         )
         try:
             await _raise_for_status(response, action=action)
-            data = await asyncio.wait_for(response.read(), self.timeout)
+            async with asyncio.timeout(self.timeout):
+                data = await response.read()
         except TimeoutError as err:
             raise UnavailableError(f"{action}: no answer within {self.timeout:g}s") from err
         except (aiohttp.ClientError, OSError) as err:
@@ -250,8 +254,8 @@ class Objects:
         headers = {"Accept": "application/json", "Content-Type": content_type}
         API_REQUESTS.labels(method=method, resource=_resource(path)).inc()
         try:
-            return await asyncio.wait_for(
-                self.api.call_api(
+            async with asyncio.timeout(timeout or self.timeout):
+                return await self.api.call_api(
                     path,
                     method,
                     query_params=query or [],
@@ -260,9 +264,7 @@ class Objects:
                     auth_settings=["BearerToken"],
                     _preload_content=False,
                     _request_timeout=timeout or self.timeout,
-                ),
-                timeout or self.timeout,
-            )
+                )
         except asyncio.CancelledError:
             raise
         except TimeoutError as err:
@@ -295,14 +297,16 @@ async def _raise_for_status(response: Any, *, action: str) -> None:
     status = int(response.status)
     if 200 <= status <= 299:
         return
-    text = (await asyncio.wait_for(response.read(), REQUEST_TIMEOUT)).decode(errors="replace")
+    async with asyncio.timeout(REQUEST_TIMEOUT):
+        text = (await response.read()).decode(errors="replace")
     raise from_status(status, text, action=action)
 
 
 async def _chunks(response: Any, *, idle: float, action: str) -> AsyncIterator[bytes]:
     while True:
         try:
-            chunk: bytes = await asyncio.wait_for(response.content.readany(), idle)
+            async with asyncio.timeout(idle):
+                chunk: bytes = await response.content.readany()
         except TimeoutError as err:
             raise UnavailableError(f"{action}: the watch went silent for {idle:g}s") from err
         except (aiohttp.ClientError, OSError) as err:  # the connection broke mid-stream
