@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from akri_testbed.cluster import Cluster
 
 from akri_images import IMAGES, ImageArchive, locate
 from akri_images.build import MiB, base_cache_root, revision
@@ -317,5 +318,69 @@ def test_udev_broker_reads_the_device_node_it_was_given(bundles: Bundles) -> Non
         assert probed["sample"] == "00" * 16
         bundle.kill(running, "TERM")
         assert running.proc.wait(timeout=10) == 0, running.lines
+    finally:
+        bundle.cleanup()
+
+
+def test_a_rebuild_in_another_cache_gives_the_same_manifest_digest(
+    built: tuple[str, dict[str, ImageArchive]], tmp_path: Path
+) -> None:
+    """Reproducible end to end: pip's output, bytecode, layers, config and manifest."""
+    _, images = built
+    env = {
+        **os.environ,
+        "AKRI_IMAGES_CACHE": str(tmp_path / "again"),
+        "AKRI_IMAGES_BASE_CACHE": str(_shared_base_cache()),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "akri_images", "locate"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert "not built" in done.stderr
+    subprocess.run(
+        [sys.executable, "-m", "akri_images", "build", "debug-echo-discovery"],
+        env=env,
+        capture_output=True,
+        check=True,
+        timeout=300,
+    )
+    meta = json.loads((tmp_path / "again/archives/debug-echo-discovery-0.1.0.json").read_text())
+    assert meta["manifest_digest"] == images["debug-echo-discovery"].manifest_digest
+
+
+def test_controller_image_runs_against_the_api_server_as_non_root_and_stops_on_sigterm(
+    bundles: Bundles, testbed: Cluster, tmp_path: Path
+) -> None:
+    """The controller image, as the akri user, lists and watches the real API server (host
+    network, the testbed's kubeconfig mounted read-only) until SIGTERM; then it exits 0."""
+    kubeconfig = tmp_path / "kubeconfig"
+    shutil.copyfile(testbed.kubeconfig, kubeconfig)
+    kubeconfig.chmod(0o644)  # readable by 65532 inside; the folder stays the test's own
+    bundle = bundles["controller"]
+    running = bundle.start(
+        env={"KUBECONFIG": "/etc/akri/kubeconfig", "METRICS_PORT": "0", "PYTHONFAULTHANDLER": "1"},
+        host_network=True,
+        files=[("/etc/akri/kubeconfig", kubeconfig)],
+        # kubernetes_asyncio writes a kubeconfig's inline CA to a temporary file.
+        tmpfs=["/tmp"],
+    )
+    try:
+        _wait_for_line(running, r'"event": "controller_started"', timeout=60)
+        bundle.kill(running, "TERM")
+        try:
+            code = running.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            bundle.kill(running, "ABRT")  # PYTHONFAULTHANDLER: every thread's stack on stderr
+            running.proc.wait(timeout=10)
+            running.close()
+            code = None
+        assert code == 0, "\n".join(running.lines + running.errors)
+        running.close()
+        assert any('"event": "controller_stopping"' in line for line in running.lines)
+        assert all(line.startswith("{") for line in running.lines), running.lines
     finally:
         bundle.cleanup()

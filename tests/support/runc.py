@@ -74,6 +74,7 @@ class Bundle:
         host_network: bool,
         devices: Sequence[tuple[str, str]],
         tmpfs: Sequence[str] = (),
+        files: Sequence[tuple[str, Path]] = (),
     ) -> str:
         config = self.config()
         config["mounts"] = [m for m in config["mounts"] if m["destination"] not in tmpfs] + [
@@ -84,6 +85,10 @@ class Bundle:
                 "options": ["nosuid", "nodev"],
             }
             for path in tmpfs
+        ]
+        config["mounts"] += [
+            {"destination": inside, "type": "bind", "source": str(host), "options": ["rbind", "ro"]}
+            for inside, host in files
         ]
         config["process"]["args"] = [*self.entrypoint, *args]
         config["process"]["terminal"] = False
@@ -149,11 +154,13 @@ class Bundle:
         host_network: bool = False,
         devices: Sequence[tuple[str, str]] = (),
         tmpfs: Sequence[str] = (),
+        files: Sequence[tuple[str, Path]] = (),
     ) -> Running:
         """Starts the entrypoint in the background; its stdout and stderr lines are collected.
-        ``tmpfs`` paths get a fresh writable tmpfs (the root file system is read-only)."""
+        ``tmpfs`` paths get a fresh writable tmpfs (the root file system is read-only);
+        ``files`` are (container path, host path) read-only bind mounts."""
         container = self._prepare(
-            args, env or {}, host_network=host_network, devices=devices, tmpfs=tmpfs
+            args, env or {}, host_network=host_network, devices=devices, tmpfs=tmpfs, files=files
         )
         proc = subprocess.Popen(
             ["runc", "--root", str(self.state), "run", "--bundle", str(self.path), container],

@@ -8,6 +8,9 @@ Requests go through ``kubernetes_asyncio``'s ApiClient (authentication, TLS, con
 bodies stay JSON dicts: no generated models are built, so every kind, custom or not, is handled the
 same way. ``apply`` is server-side apply with a field manager; ``watch`` yields events from one
 watch request until the server ends it, and raises ``GoneError`` when the version is too old.
+Waits are bounded with ``asyncio.timeout``, not ``asyncio.wait_for``: on Python 3.11 the latter
+can swallow a cancellation that arrives as the awaited call completes, and a reflector that
+misses its cancellation keeps a stopping controller alive (seen with the controller image).
 """
 
 from __future__ import annotations
