@@ -96,8 +96,12 @@ class Cluster:
         return {p.name: p.log for p in self.processes}
 
     def save(self) -> None:
+        """Writes the state file whole or not at all (a launcher killed mid-write leaves the last
+        complete state, which ``down`` needs)."""
         state = asdict(self)
-        (self.directory / STATE_FILE).write_text(json.dumps(state, indent=2, default=str) + "\n")
+        partial = self.directory / f".{STATE_FILE}.tmp"
+        partial.write_text(json.dumps(state, indent=2, default=str) + "\n")
+        partial.replace(self.directory / STATE_FILE)
 
     @classmethod
     def load(cls, directory: Path) -> Cluster | None:
@@ -535,6 +539,9 @@ def stop_cluster(directory: Path) -> Cluster | None:
             containers.purge(directory.resolve())
         return None
     stubborn = _stop_all(cluster)
+    # Whatever the state file says, nothing of a container testbed of this directory survives
+    # (processes started by a launcher killed before it recorded them, their cgroups).
+    containers.purge(cluster.directory)
     if stubborn:
         raise TestbedError(f"could not stop: {', '.join(stubborn)}")
     (cluster.directory / STATE_FILE).unlink(missing_ok=True)

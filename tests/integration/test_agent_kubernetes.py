@@ -6,6 +6,7 @@ writes Configurations and reads Instances through the API server.
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -333,13 +334,22 @@ async def test_configuration_level_resource_and_a_kubelet_restart(
     # sockets and register again; a new pod is admitted, so the new kubelet knows them.
     instance_resource = "akri.sh/akri-debug-echo-8120fe"
     agent = next(n.agent for n in setup.nodes if n.name == node.name)
-    before = {p.name for p in node.device_plugin_dir.glob("akri-debug-echo*.sock")}
+
+    # Sockets are told apart by identity, not name: a name carries the second it was made in, and
+    # a plugin serving again within that second reuses it.
+    def sockets() -> set[tuple[str, int, int]]:
+        found = set()
+        for path in node.device_plugin_dir.glob("akri-debug-echo*.sock"):
+            with contextlib.suppress(FileNotFoundError):
+                stat = path.stat()
+                found.add((path.name, stat.st_ino, stat.st_ctime_ns))
+        return found
+
+    before = sockets()
     restart_node(testbed, node.name)
     restarted = time.monotonic()
     await wait_for(
-        lambda: bool(
-            {p.name for p in node.device_plugin_dir.glob("akri-debug-echo*.sock")} - before
-        ),
+        lambda: bool(sockets() - before),
         timeout=5,
         what="new plugin sockets after the kubelet restart",
     )

@@ -45,7 +45,7 @@ def directory() -> Iterator[Path]:
     subprocess.run(["rm", "-rf", str(path)], check=False)
 
 
-def _down(directory: Path) -> None:
+def _down(directory: Path) -> str:
     result = subprocess.run(
         _testbed("down", directory=directory),
         env=_env(),
@@ -55,6 +55,7 @@ def _down(directory: Path) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stderr
+    return result.stdout + result.stderr
 
 
 def test_down_after_up_leaves_the_machine_as_it_was(directory: Path) -> None:
@@ -71,8 +72,8 @@ def test_down_after_up_leaves_the_machine_as_it_was(directory: Path) -> None:
     running = snapshot()
     # The testbed really changed the machine while it ran (so the comparison below can fail).
     assert set(before.differences(running)) >= {"processes", "namespaces", "cgroups", "mounts"}
-    _down(directory)
-    assert before.differences(snapshot()) == {}
+    said = _down(directory)
+    assert before.differences(snapshot()) == {}, said
 
 
 def test_down_after_the_launcher_was_killed_in_up(directory: Path) -> None:
@@ -100,5 +101,5 @@ def test_down_after_the_launcher_was_killed_in_up(directory: Path) -> None:
     launcher.send_signal(signal.SIGKILL)
     launcher.wait(timeout=10)
     assert before.differences(snapshot()) != {}
-    _down(directory)
-    assert before.differences(snapshot()) == {}
+    said = _down(directory)
+    assert before.differences(snapshot()) == {}, said

@@ -15,7 +15,7 @@ import pytest
 import pytest_asyncio
 import yaml
 
-from akri_handler_sdk.testing import leftover_tasks, serve_for_test
+from akri_handler_sdk.testing import leftover_tasks_settled, serve_for_test
 from akri_opcua import OpcuaHandler, OpcuaSettings
 from tests.integration.opcua_support.fixtures import lds, opcua_lab, server
 from tests.integration.opcua_support.lab import OpcuaLab
@@ -54,7 +54,7 @@ def ids(devices: tuple[object, ...]) -> list[str]:
 async def no_tasks_left() -> AsyncIterator[None]:
     """The shared ``no_leftover_tasks``, in the module's loop (where the tests run)."""
     yield
-    assert not leftover_tasks()
+    assert not await leftover_tasks_settled()
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")

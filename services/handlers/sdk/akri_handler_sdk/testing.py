@@ -205,6 +205,15 @@ def leftover_tasks() -> set[asyncio.Task[Any]]:
     return {task for task in asyncio.all_tasks() if task is not current and not task.done()}
 
 
+async def leftover_tasks_settled(grace: float = 1.0) -> set[asyncio.Task[Any]]:
+    """``leftover_tasks()`` once the ones already finishing had ``grace`` seconds to end: grpc.aio
+    ends a cancelled stream's ``rpc_task`` a few loop turns after the client went away. A task
+    that would never end is still returned."""
+    with contextlib.suppress(TimeoutError):
+        await wait_until(lambda: not leftover_tasks(), within=grace, what="pending tasks to end")
+    return leftover_tasks()
+
+
 async def wait_until(
     condition: Callable[[], bool], *, within: float = DEFAULT_TIMEOUT, what: str = "condition"
 ) -> None:
