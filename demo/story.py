@@ -150,7 +150,8 @@ class Story:
     async def while_watching(self, step: str, command: Awaitable[T]) -> T:
         """Runs ``command`` (helm) while the screen follows the cluster."""
         self.step = step
-        self.say(step)
+        if not self.live:
+            print(f"step: {step}", flush=True)
         task = asyncio.ensure_future(command)
         try:
             while not task.done():
@@ -261,8 +262,19 @@ class Story:
         self.demo.start_camera()
         self.say(f"a simulated ONVIF camera on the node network at {CAMERA_IP}")
         await self.while_watching(
-            "helm upgrade ... -f examples/helm/onvif.yaml: adding ONVIF",
-            self.helm("upgrade", str(CHART), "--wait", "-f", debug_values, "-f", onvif_values),
+            "helm upgrade ... -f examples/helm/onvif.yaml --set onvif.configuration.capacity=2:"
+            " adding ONVIF (a broker on each node that sees the camera)",
+            self.helm(
+                "upgrade",
+                str(CHART),
+                "--wait",
+                "-f",
+                debug_values,
+                "-f",
+                onvif_values,
+                "--set",
+                "onvif.configuration.capacity=2",
+            ),
         )
         camera = {f"ONVIF_DEVICE_IP_ADDRESS={CAMERA_IP}": both}
         await self.until(
