@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from akri_testbed.netns import NETNS_DIR, testbed_id
+from akri_testbed import netns
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -78,7 +78,7 @@ async def test_cluster_demo_once_tells_the_helm_story_and_leaves_nothing() -> No
 def _left_by(directory: Path) -> list[str]:
     """What of the demo's testbed is still on the machine: its directory, processes, network
     namespaces and cgroups (named after its id)."""
-    ident = testbed_id(directory / "testbed")
+    ident = netns.testbed_id(directory / "testbed")
     left = [str(directory)] if directory.exists() else []
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
@@ -87,8 +87,8 @@ def _left_by(directory: Path) -> list[str]:
             continue
         if str(directory) in cmdline:
             left.append(f"process {pid} {cmdline[:200]}")
-    if NETNS_DIR.is_dir():
-        left += [f"netns {p.name}" for p in NETNS_DIR.iterdir() if ident in p.name]
+    if netns.NETNS_DIR.is_dir():
+        left += [f"netns {p.name}" for p in netns.NETNS_DIR.iterdir() if ident in p.name]
     for hierarchy in Path("/sys/fs/cgroup").iterdir():
         if hierarchy.is_dir():
             left += [f"cgroup {c}" for c in hierarchy.glob(f"*{ident}*")]
