@@ -296,9 +296,13 @@ class Story:
             f"helm uninstall {RELEASE} -n {NAMESPACE}", self.helm("uninstall", "--wait")
         )
         await self.until("uninstalled: nothing of Akri left", Expect({}, brokers=0, services=0))
-        left = await self.leftovers()
-        if left:
-            raise TimeoutError(f"helm uninstall left {left}")
+        deadline = time.monotonic() + STEP_TIMEOUT
+        while left := await self.leftovers():
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"helm uninstall left {left} after {STEP_TIMEOUT:g}s")
+            if self.live:
+                self.show(await self.snapshot())
+            await asyncio.sleep(1.0)  # the pods' termination grace; screen refresh pace
         print("clean cluster: no Configuration, Instance, pod, Service or workload of the release;"
               " the CRDs stay", flush=True)  # fmt: skip
 
