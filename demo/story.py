@@ -46,9 +46,14 @@ class Expect:
     brokers: int
     services: int
     parts: dict[str, list[str]] = field(default_factory=dict)
+    only_parts: bool = False  # no Akri pod besides ``parts`` (none Pending or Terminating)
 
     def met(self, snapshot: Snapshot) -> bool:
         running = snapshot.running_parts()
+        if self.only_parts and (
+            running != self.parts or len(snapshot.parts) != sum(map(len, self.parts.values()))
+        ):
+            return False
         return (
             snapshot.device_nodes() == self.devices
             and len(snapshot.pods) == self.brokers
@@ -295,7 +300,10 @@ class Story:
         await self.while_watching(
             f"helm uninstall {RELEASE} -n {NAMESPACE}", self.helm("uninstall", "--wait")
         )
-        await self.until("uninstalled: nothing of Akri left", Expect({}, brokers=0, services=0))
+        await self.until(
+            "uninstalled: nothing of Akri left",
+            Expect({}, brokers=0, services=0, only_parts=True),
+        )
         deadline = time.monotonic() + STEP_TIMEOUT
         while left := await self.leftovers():
             if time.monotonic() > deadline:

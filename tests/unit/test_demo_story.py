@@ -99,3 +99,14 @@ def test_the_screen_shows_devices_nodes_and_the_env_inside_brokers() -> None:
     assert "akri-debug-echo-8120fe-pod" in text
     assert "Running" in text
     assert "10.96.0.9" in text
+
+
+def test_an_uninstalled_step_waits_for_akri_pods_to_be_gone() -> None:
+    gone = Expect({}, brokers=0, services=0, only_parts=True)
+    terminating = _pod("a1", app="agent")
+    terminating["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z"
+    empty = Snapshot(instances=[], nodes=[], pods=[], services=[], broker_env={})
+    assert gone.met(empty)
+    assert not gone.met(
+        Snapshot(instances=[], nodes=[], pods=[], services=[], broker_env={}, parts=[terminating])
+    )
