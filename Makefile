@@ -61,8 +61,8 @@ bench: setup testbed images
 	AKRI_RUNTIME_PYTHON=$(CURDIR)/.venv-runtime/bin/python $(PY) -m pytest tests/bench -q -s -m "not umockdev"
 	AKRI_RUNTIME_PYTHON=$(CURDIR)/.venv-runtime/bin/python umockdev-wrapper $(PY) -m pytest tests/bench -q -s -m umockdev
 
-## demo: the whole loop on a two-node testbed, live (ARGS=--once: once, checked; ARGS=--local: no cluster)
-demo: setup testbed
+## demo: helm install of the chart on a two-node container testbed, live (ARGS=--once: once, checked; ARGS=--local: no cluster)
+demo: setup testbed images
 	PYTHONPATH=testbed $(PY) -m demo $(ARGS)
 
 clean:

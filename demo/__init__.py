@@ -1,6 +1,8 @@
-"""`make demo`: the whole loop on a real control plane, live in the terminal.
+"""`make demo`: Akri-py as a user meets it, live in the terminal: the Helm chart on a 2-node
+container cluster.
 
-``cluster`` starts the testbed and every Akri-py process; ``screen`` renders what the cluster
-holds (pure); ``story`` drives the devices and checks each step; ``local`` is the cluster-free
-demo (a debugEcho handler and ``akri discover --watch``).
+``cluster`` starts the container testbed with our images (and a simulated ONVIF camera) and runs
+``helm``/``kubectl``; ``screen`` renders what the cluster holds (pure); ``story`` installs, takes
+devices offline and back, upgrades and uninstalls, checking each step; ``local`` is the
+cluster-free demo (a debugEcho handler and ``akri discover --watch``).
 """

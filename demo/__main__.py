@@ -13,21 +13,22 @@ from pathlib import Path
 from akri_common.k8s.client import connect
 from akri_common.k8s.objects import Objects
 from demo import local
-from demo.cluster import running
+from demo.cluster import CommandError, running
 from demo.story import Story
 
 
 async def cluster_demo(*, once: bool) -> int:
     directory = Path(tempfile.mkdtemp(prefix="akri-demo-", dir="/tmp"))
-    print(f"starting a two-node control plane and Akri-py in {directory} ...", flush=True)
+    print(f"starting a two-node container cluster with our images in {directory} ...", flush=True)
     failed = False
     try:
         with running(directory) as demo:
-            print(f"logs: {directory / 'logs'} and {demo.testbed.directory / 'logs'}", flush=True)
+            print(f"logs: {demo.testbed.directory / 'logs'}", flush=True)
             api = await connect(demo.testbed.kubeconfig)
             async with api:
-                story = Story(demo, Objects(api), live=not once and sys.stdout.isatty())
-                task = asyncio.ensure_future(story.run(rounds=1 if once else None))
+                live = not once and sys.stdout.isatty()
+                story = Story(demo, Objects(api), live=live, step_pause=5.0 if live else 0.0)
+                task = asyncio.ensure_future(story.run())
                 loop = asyncio.get_running_loop()
                 for signum in (signal.SIGINT, signal.SIGTERM):
                     loop.add_signal_handler(signum, task.cancel)
@@ -36,7 +37,7 @@ async def cluster_demo(*, once: bool) -> int:
                 except asyncio.CancelledError:
                     print("\nstopping ...", flush=True)
                     return 0
-                except TimeoutError as err:
+                except (TimeoutError, CommandError) as err:
                     failed = True
                     print(f"demo failed: {err}; logs kept in {directory}", flush=True)
                     return 1

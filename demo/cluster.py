@@ -1,132 +1,136 @@
-"""Starting the demo's cluster: the testbed, then every Akri-py process, all stopped together.
+"""The demo's cluster: a 2-node container testbed with our images, the tools a user types (``helm``,
+``kubectl``), and a simulated ONVIF camera on the node network; all stopped together.
 
-Two testbed nodes, each with an agent and a debugEcho handler (its own availability file), the
-controller, and the webhook (a self-signed certificate, registered through a
-ValidatingWebhookConfiguration with a URL on loopback). Each process logs to ``<dir>/logs``.
+The testbed's nodes run real kubelets and containerd; our images (``make images``) are pushed to
+the testbed's registry before the nodes start, so ``helm install`` of ``helm/akri`` pulls them as
+on any cluster. The camera runs as its own process in a host namespace of the node network (the
+test suite's simulated camera, run by module name).
 """
 
 from __future__ import annotations
 
-import base64
+import asyncio
 import contextlib
 import os
-import socket
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from akri_testbed.cluster import Cluster, start_cluster, stop_cluster
-from akri_testbed.processes import Started, spawn, stop
+from akri_testbed.binaries import locate as locate_binaries
+from akri_testbed.cluster import Cluster, add_host, start_cluster, stop_cluster
 
-WEBHOOK_NAME = "akri-webhook-configuration"
+from akri_images import locate as locate_images
+
+REPO = Path(__file__).resolve().parents[1]
+CHART = REPO / "helm" / "akri"
+VALUES = REPO / "examples" / "helm"
+NAMESPACE = "akri"
+RELEASE = "akri"
+CAMERA_IP = "10.200.0.100"
+CAMERA_UUID = "0a3ec5b4-6f4e-4d8a-9c1e-1d2c3b4a5f61"
+CAMERA_MAC = "02:00:00:00:01:01"
+COMMAND_TIMEOUT_S = 300.0
 
 
-@dataclass
-class Node:
-    name: str
-    handlers_dir: Path
-    availability: Path
-    run_options_dir: Path
+class CommandError(RuntimeError):
+    """``helm`` or ``kubectl`` exited non-zero (or ran past its timeout); the message holds the
+    command and its own error output, bounded."""
 
 
 @dataclass
 class Demo:
     directory: Path
     testbed: Cluster
-    nodes: list[Node] = field(default_factory=list)
-    processes: list[Started] = field(default_factory=list)
-    webhook_port: int = 0
-    webhook_ca: bytes = b""
+    kubectl_binary: Path
+    helm_binary: Path
+    camera: subprocess.Popen[bytes] | None = None
+    logs: list[Path] = field(default_factory=list)
 
-    def start(self, name: str, module: str, *args: str, env: dict[str, str]) -> Started:
-        proc = spawn(
-            name,
-            [sys.executable, "-m", module, *args],
-            self.directory / "logs" / f"{name}.log",
-            env={**os.environ, "KUBECONFIG": str(self.testbed.kubeconfig), **env},
-            die_with_parent=True,
+    @property
+    def nodes(self) -> list[str]:
+        return [node.name for node in self.testbed.nodes]
+
+    async def _run(self, argv: Sequence[str], *, timeout: float, check: bool) -> str:
+        env = {
+            "HOME": str(self.directory / "home"),
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "KUBECONFIG": str(self.testbed.kubeconfig),
+        }
+        proc = await asyncio.create_subprocess_exec(
+            *argv,
+            env=env,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
         )
-        self.processes.append(proc)
-        return proc
+        try:
+            out, err = await asyncio.wait_for(proc.communicate(), timeout)
+        except (TimeoutError, asyncio.CancelledError):
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+            await proc.wait()
+            raise
+        if check and proc.returncode != 0:
+            what = " ".join(Path(a).name if i == 0 else a for i, a in enumerate(argv))
+            raise CommandError(f"{what[:300]}: {err.decode(errors='replace').strip()[:2000]}")
+        return out.decode(errors="replace")
 
+    async def helm(self, *args: str, timeout: float = COMMAND_TIMEOUT_S) -> str:
+        return await self._run([str(self.helm_binary), *args], timeout=timeout, check=True)
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+    async def kubectl(self, *args: str, timeout: float = 60.0, check: bool = True) -> str:
+        return await self._run([str(self.kubectl_binary), *args], timeout=timeout, check=check)
 
+    def start_camera(self) -> None:
+        """A simulated ONVIF camera at ``CAMERA_IP`` on the node network (both nodes hear it)."""
+        netns_path = add_host(self.testbed, "democam", CAMERA_IP)
+        log = self.directory / "logs" / "camera.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with open(log, "ab") as out:
+            self.camera = subprocess.Popen(
+                [
+                    "nsenter", f"--net={netns_path}", "--",
+                    sys.executable, "-m", "tests.integration.onvif_support.camera",
+                    "--ip", CAMERA_IP, "--uuid", CAMERA_UUID, "--mac", CAMERA_MAC,
+                ],
+                cwd=REPO,
+                env={**os.environ, "PYTHONPATH": str(REPO)},
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )  # fmt: skip
 
-def _certificate(directory: Path) -> tuple[Path, Path]:
-    cert, key = directory / "webhook.crt", directory / "webhook.key"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-         "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "1", "-subj", "/CN=akri-webhook",
-         "-addext", "subjectAltName=IP:127.0.0.1"],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    return cert, key
+    def stop_camera(self) -> None:
+        if self.camera is None:
+            return
+        self.camera.terminate()
+        try:
+            self.camera.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.camera.kill()
+            self.camera.wait()
+        self.camera = None
 
 
 @contextlib.contextmanager
-def running(directory: Path) -> Iterator[Demo]:
-    """Starts everything in ``directory``; stops everything on the way out."""
-    testbed = start_cluster(directory / "testbed", nodes=2, die_with_parent=True)
-    demo = Demo(directory=directory, testbed=testbed)
+def running(directory: Path, *, report: Callable[[str], None] = print) -> Iterator[Demo]:
+    """Starts the testbed in ``directory`` with our images; stops everything on the way out."""
+    images = locate_images(build=True)
+    report(f"images: {', '.join(sorted(image.ref for image in images.values()))}")
+    binaries = locate_binaries(build=False)
+    (directory / "home").mkdir(parents=True, exist_ok=True)
+    testbed = start_cluster(
+        directory / "testbed",
+        nodes=2,
+        containers=True,
+        images={image.ref: image.path for image in images.values()},
+        die_with_parent=True,
+    )
+    demo = Demo(directory, testbed, binaries["kubectl"], binaries["helm"])
     try:
-        for index, node in enumerate(testbed.nodes):
-            handlers = Path(f"/tmp/akri-demo-{directory.name[-6:]}-{index}")
-            handlers.mkdir(exist_ok=True)
-            demo.nodes.append(
-                Node(
-                    name=node.name,
-                    handlers_dir=handlers,
-                    availability=directory / f"{node.name}-availability.txt",
-                    run_options_dir=node.run_options_dir,
-                )
-            )
-            demo.start(
-                f"agent-{node.name}",
-                "akri_agent",
-                env={
-                    "AGENT_NODE_NAME": node.name,
-                    "DISCOVERY_HANDLERS_DIRECTORY": str(handlers),
-                    "KUBELET_DEVICE_PLUGINS_DIRECTORY": str(node.device_plugin_dir),
-                    "KUBELET_POD_RESOURCES_SOCKET": str(node.pod_resources_socket),
-                    "METRICS_PORT": "0",
-                    "LOG_FORMAT": "json",
-                },
-            )
-            demo.start(
-                f"debug-echo-{node.name}",
-                "akri_debug_echo",
-                env={
-                    "DISCOVERY_HANDLERS_DIRECTORY": str(handlers),
-                    "DEBUG_ECHO_INSTANCES_SHARED": "true",
-                    "DEBUG_ECHO_AVAILABILITY_FILE": str(demo.nodes[-1].availability),
-                    "LOG_FORMAT": "json",
-                },
-            )
-        demo.start("controller", "akri_controller", env={"METRICS_PORT": "0", "LOG_FORMAT": "json"})
-        cert, key = _certificate(directory)
-        demo.webhook_port = free_port()
-        demo.webhook_ca = base64.b64encode(cert.read_bytes())
-        demo.start(
-            "webhook",
-            "akri_webhook",
-            "--tls-crt-file", str(cert), "--tls-key-file", str(key),
-            "--port", str(demo.webhook_port), "--host", "127.0.0.1",
-            env={"METRICS_PORT": "0", "LOG_FORMAT": "json"},
-        )  # fmt: skip
         yield demo
     finally:
-        for proc in reversed(demo.processes):
-            stop(proc)
-        for entry in demo.nodes:
-            for leftover in entry.handlers_dir.glob("*.sock"):
-                leftover.unlink()
-            with contextlib.suppress(OSError):
-                entry.handlers_dir.rmdir()
+        demo.stop_camera()
         stop_cluster(testbed.directory)

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import sys
 from pathlib import Path
+
+import pytest
+from akri_testbed import netns
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -41,17 +45,51 @@ async def test_local_demo_once() -> None:
     assert text.rstrip().endswith("every step seen")
 
 
-async def test_cluster_demo_once() -> None:
-    code, text = await run_demo("--once", timeout=240)
+# It starts a container testbed, pushes our images and installs, upgrades and uninstalls the chart.
+@pytest.mark.containers
+@pytest.mark.timeout(1200)
+async def test_cluster_demo_once_tells_the_helm_story_and_leaves_nothing() -> None:
+    code, text = await run_demo("--once", timeout=1100)
     assert code == 0, text
-    assert "webhook refused a Configuration with a typo" in text
-    assert "imagePullPolicyy" in text
     for step in (
-        "foo0 and foo1 online on both nodes",
+        "helm install akri helm/akri",
+        "installed: foo0 and foo1 seen by both nodes",
         "OFFLINE on testbed-node-1",
         "OFFLINE everywhere",
         "back online on both nodes",
+        "helm upgrade ... -f examples/helm/onvif.yaml",
+        "ONVIF added: the camera is an Instance with its brokers",
+        "helm uninstall akri",
+        "uninstalled: nothing of Akri left",
     ):
         assert f"step: {step}" in text, step
+    assert "webhook refused a Configuration with a typo" in text
+    assert "imagePullPolicyy" in text
+    # the device's env as seen inside each broker's container
     assert "DEBUG_ECHO_DESCRIPTION=foo0" in text
+    assert "ONVIF_DEVICE_IP_ADDRESS=10.200.0.100" in text
+    assert "kept their UIDs across the upgrade" in text
+    assert "clean cluster" in text
     assert text.rstrip().endswith("every step seen")
+    directory = Path(re.search(r"with our images in (\S+) \.\.\.", text)[1])  # type: ignore[index]
+    assert _left_by(directory) == [], text
+
+
+def _left_by(directory: Path) -> list[str]:
+    """What of the demo's testbed is still on the machine: its directory, processes, network
+    namespaces and cgroups (named after its id)."""
+    ident = netns.testbed_id(directory / "testbed")
+    left = [str(directory)] if directory.exists() else []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if str(directory) in cmdline:
+            left.append(f"process {pid} {cmdline[:200]}")
+    if netns.NETNS_DIR.is_dir():
+        left += [f"netns {p.name}" for p in netns.NETNS_DIR.iterdir() if ident in p.name]
+    for hierarchy in Path("/sys/fs/cgroup").iterdir():
+        if hierarchy.is_dir():
+            left += [f"cgroup {c}" for c in hierarchy.glob(f"*{ident}*")]
+    return left
