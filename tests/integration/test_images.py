@@ -79,10 +79,11 @@ def built(
     )
     print(f"make images from a clean cache: {time.monotonic() - started:.0f} s\n{done.stdout}")
     assert done.returncode == 0, done.stdout + done.stderr
+    shared_base = _shared_base_cache()  # read before AKRI_IMAGES_CACHE points at the test's cache
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("AKRI_IMAGES_CACHE", str(cache))
-        patch.setenv("AKRI_IMAGES_BASE_CACHE", str(_shared_base_cache()))
-        assert base_cache_root() == _shared_base_cache()
+        patch.setenv("AKRI_IMAGES_BASE_CACHE", str(shared_base))
+        assert base_cache_root() == _shared_base_cache() == shared_base
         yield done.stdout, locate()
     if not reuse:
         shutil.rmtree(cache, ignore_errors=True)
