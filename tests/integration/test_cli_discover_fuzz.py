@@ -50,7 +50,7 @@ def debug_echo(sockets_dir: Path, tmp_path: Path) -> Iterator[Path]:
         while not socket.exists():
             assert proc.poll() is None, (tmp_path / "handler.log").read_text()
             assert time.monotonic() < deadline, "the handler did not serve within 15 s"
-            time.sleep(0.02)
+            time.sleep(0.02)  # wait-ok: poll interval of a loop with a deadline
         yield socket
     finally:
         proc.send_signal(signal.SIGTERM)

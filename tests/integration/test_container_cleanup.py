@@ -97,7 +97,7 @@ def test_down_after_the_launcher_was_killed_in_up(directory: Path) -> None:
     while not kubelet_started():
         assert launcher.poll() is None, "up ended before its second kubelet started"
         assert time.monotonic() < deadline, "the second kubelet did not start"
-        time.sleep(0.1)
+        time.sleep(0.1)  # wait-ok: poll interval of a loop with a deadline
     launcher.send_signal(signal.SIGKILL)
     launcher.wait(timeout=10)
     assert before.differences(snapshot()) != {}

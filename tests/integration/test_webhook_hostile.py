@@ -197,7 +197,7 @@ async def test_a_client_dripping_its_headers_is_cut(webhook: Served) -> None:
             for _ in range(200):
                 writer.write(b"X")
                 await writer.drain()
-                await asyncio.sleep(0.1)
+                await asyncio.sleep(0.1)  # wait-ok: the drip itself (one byte every 100 ms)
 
         dripping = asyncio.ensure_future(drip())
         try:
@@ -225,7 +225,7 @@ async def test_a_client_dripping_its_body_is_answered_408_and_cut(webhook: Serve
             for _ in range(200):
                 writer.write(b" ")
                 await writer.drain()
-                await asyncio.sleep(0.1)
+                await asyncio.sleep(0.1)  # wait-ok: the drip itself (one byte every 100 ms)
 
         dripping = asyncio.ensure_future(drip())
         try:

@@ -106,7 +106,7 @@ def wait_until(condition: Callable[[], Any], *, what: str, timeout: float) -> An
                 return last
         if time.monotonic() >= deadline:
             raise AssertionError(f"{what}: not after {timeout:.0f} s (last: {str(last)[:1000]})")
-        time.sleep(0.25)
+        time.sleep(0.25)  # wait-ok: poll interval of a loop with a deadline
 
 
 def pod(
