@@ -52,6 +52,19 @@ class Environment:
             return "stderr"
         raise SettingsError("LOG_OUTPUT", value, "expected stderr or stdout")
 
+    def seconds(self, name: str, default: float, *, maximum: float) -> float:
+        """A number of seconds from 0.05 to ``maximum``; ``default`` when unset."""
+        value = self._env.get(name)
+        if not value:
+            return default
+        try:
+            number = float(value)
+        except ValueError:
+            raise SettingsError(name, value, "expected a number of seconds") from None
+        if not 0.05 <= number <= maximum:
+            raise SettingsError(name, value, f"expected from 0.05 to {maximum:g} seconds")
+        return number
+
     def path(self, name: str, default: str | None = None) -> Path:
         return Path(self.string(name, default))
 

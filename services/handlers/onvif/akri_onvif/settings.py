@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from akri_common.settings import Environment, SettingsError
+from akri_common.settings import Environment
 
 #: Upstream probes every 10 s; Hello and Bye make changes show at once, so this is only a safety net.
 DEFAULT_PROBE_INTERVAL_SECONDS = 10.0
@@ -30,11 +30,11 @@ class OnvifSettings:
         ``SettingsError`` naming the variable."""
         read = Environment(env)
         return cls(
-            probe_interval_seconds=_seconds(
-                env, "ONVIF_PROBE_INTERVAL_SECONDS", DEFAULT_PROBE_INTERVAL_SECONDS, maximum=3600
+            probe_interval_seconds=read.seconds(
+                "ONVIF_PROBE_INTERVAL_SECONDS", DEFAULT_PROBE_INTERVAL_SECONDS, maximum=3600
             ),
-            call_timeout_seconds=_seconds(
-                env, "ONVIF_CALL_TIMEOUT_SECONDS", DEFAULT_CALL_TIMEOUT_SECONDS, maximum=60
+            call_timeout_seconds=read.seconds(
+                "ONVIF_CALL_TIMEOUT_SECONDS", DEFAULT_CALL_TIMEOUT_SECONDS, maximum=60
             ),
             max_concurrent_calls=read.integer(
                 "ONVIF_MAX_CONCURRENT_CALLS", DEFAULT_MAX_CONCURRENT_CALLS, minimum=1, maximum=1024
@@ -42,16 +42,3 @@ class OnvifSettings:
             allow_local_xaddrs=read.boolean("ONVIF_ALLOW_LOCAL_XADDRS", False),
             metrics_port=read.integer("METRICS_PORT", 0),
         )
-
-
-def _seconds(env: Mapping[str, str], name: str, default: float, *, maximum: float) -> float:
-    value = env.get(name)
-    if not value:
-        return default
-    try:
-        seconds = float(value)
-    except ValueError:
-        raise SettingsError(name, value, "expected a number of seconds") from None
-    if not 0.05 <= seconds <= maximum:
-        raise SettingsError(name, value, f"expected from 0.05 to {maximum:g} seconds")
-    return seconds

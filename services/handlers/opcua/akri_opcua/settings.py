@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from akri_common.settings import Environment, SettingsError
+from akri_common.settings import Environment
 
 #: Upstream re-reads every 10 s; a held-open channel makes a re-read one request, so 1 s is cheap.
 DEFAULT_REFRESH_INTERVAL_SECONDS = 1.0
@@ -29,30 +29,16 @@ class OpcuaSettings:
         ``SettingsError`` naming the variable."""
         read = Environment(env)
         return cls(
-            refresh_interval_seconds=seconds(
-                env, "OPCUA_REFRESH_INTERVAL_SECONDS", DEFAULT_REFRESH_INTERVAL_SECONDS, maximum=600
+            refresh_interval_seconds=read.seconds(
+                "OPCUA_REFRESH_INTERVAL_SECONDS", DEFAULT_REFRESH_INTERVAL_SECONDS, maximum=600
             ),
-            call_timeout_seconds=seconds(
-                env, "OPCUA_CALL_TIMEOUT_SECONDS", DEFAULT_CALL_TIMEOUT_SECONDS, maximum=60
+            call_timeout_seconds=read.seconds(
+                "OPCUA_CALL_TIMEOUT_SECONDS", DEFAULT_CALL_TIMEOUT_SECONDS, maximum=60
             ),
             max_concurrent_calls=read.integer(
                 "OPCUA_MAX_CONCURRENT_CALLS", DEFAULT_MAX_CONCURRENT_CALLS, minimum=1, maximum=1024
             ),
-            resolve_ttl_seconds=seconds(
-                env, "OPCUA_RESOLVE_TTL_SECONDS", DEFAULT_RESOLVE_TTL_SECONDS, maximum=86400
+            resolve_ttl_seconds=read.seconds(
+                "OPCUA_RESOLVE_TTL_SECONDS", DEFAULT_RESOLVE_TTL_SECONDS, maximum=86400
             ),
         )
-
-
-def seconds(env: Mapping[str, str], name: str, default: float, *, maximum: float) -> float:
-    """A number of seconds from 0.05 to ``maximum``; ``default`` when unset."""
-    value = env.get(name)
-    if not value:
-        return default
-    try:
-        number = float(value)
-    except ValueError:
-        raise SettingsError(name, value, "expected a number of seconds") from None
-    if not 0.05 <= number <= maximum:
-        raise SettingsError(name, value, f"expected from 0.05 to {maximum:g} seconds")
-    return number
