@@ -1,0 +1,1 @@
+"""Generated contract package; see the .proto beside the generated modules."""
