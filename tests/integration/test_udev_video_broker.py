@@ -1,0 +1,220 @@
+"""The udev video broker as a real process against an emulated V4L2 camera, with a real gRPC client.
+
+The broker runs under the umockdev preload (this test runs under ``umockdev-wrapper``; the child
+inherits ``LD_PRELOAD`` and is pointed at the testbed with ``UMOCKDEV_DIR``): its open, ioctl, read
+and mmap of ``/dev/video0`` reach ``tests.support.v4l2_camera`` in this process. What is emulated
+(and what is not) is listed there and in services/brokers/README.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+
+from akri_proto.camera import camera_pb2 as pb
+from akri_proto.camera import camera_pb2_grpc as pb_grpc
+from tests.support.agents import free_port
+from tests.support.processes import Child, ProcessGroup, wait_for
+from tests.support.v4l2_camera import (
+    CAP_META_CAPTURE,
+    CAP_READWRITE,
+    CAP_STREAMING,
+    CAP_VIDEO_CAPTURE,
+    MJPG,
+    YUYV,
+    CameraModel,
+    EmulatedCamera,
+    new_testbed_or_skip,
+)
+
+pytestmark = [pytest.mark.umockdev, pytest.mark.usefixtures("no_leftover_tasks")]
+
+DEVNODE = "/dev/video0"
+
+
+@pytest.fixture
+def testbed() -> Iterator[Any]:
+    bed = new_testbed_or_skip()
+    yield bed
+    del bed
+
+
+@dataclass
+class Broker:
+    child: Child
+    port: int
+    processes: ProcessGroup
+
+
+@pytest.fixture
+async def group(testbed: Any, tmp_path: Path) -> AsyncIterator[ProcessGroup]:
+    """Broker processes, stopped before the testbed (their device) is dropped."""
+    processes = ProcessGroup(tmp_path)
+    yield processes
+    await processes.stop_all()
+
+
+async def start_broker(processes: ProcessGroup, testbed: Any, **env: str) -> Broker:
+    port = free_port()
+    child = await processes.start(
+        "akri_brokers.udev_video",
+        env={
+            "UDEV_DEVNODE_A1B2C3": DEVNODE,  # as the device plugin sets it
+            "UMOCKDEV_DIR": testbed.get_root_dir(),
+            "BROKER_GRPC_ADDRESS": "127.0.0.1",
+            "BROKER_GRPC_PORT": str(port),
+            "LOG_FORMAT": "json",
+            **env,
+        },
+        name="udev-video-broker",
+    )
+    return Broker(child=child, port=port, processes=processes)
+
+
+async def get_frame(port: int) -> pb.NotifyResponse | grpc.aio.AioRpcError:
+    """One real ``camera.Camera/GetFrame`` call: the reply, or the error it ended with."""
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+        try:
+            reply: pb.NotifyResponse = await pb_grpc.CameraStub(channel).GetFrame(
+                pb.NotifyRequest(), timeout=5.0
+            )
+        except grpc.aio.AioRpcError as err:
+            return err
+        return reply
+
+
+async def a_frame(broker: Broker, *, within: float = 15.0) -> pb.NotifyResponse:
+    found: list[pb.NotifyResponse] = []
+
+    async def got() -> bool:
+        assert broker.child.proc.returncode is None, broker.child.log()
+        answer = await get_frame(broker.port)
+        if isinstance(answer, pb.NotifyResponse):
+            found.append(answer)
+            return True
+        return False
+
+    await wait_for(got, timeout=within, what="a frame from the broker", interval=0.1)
+    return found[-1]
+
+
+async def an_error(broker: Broker, *, containing: str, within: float = 15.0) -> str:
+    """Waits until GetFrame fails UNAVAILABLE with details holding ``containing``."""
+    seen: list[str] = []
+
+    async def failed() -> bool:
+        assert broker.child.proc.returncode is None, broker.child.log()
+        answer = await get_frame(broker.port)
+        if isinstance(answer, grpc.aio.AioRpcError):
+            assert answer.code() == grpc.StatusCode.UNAVAILABLE, answer.details()
+            seen.append(answer.details() or "")
+            return containing in seen[-1]
+        return False
+
+    try:
+        await wait_for(failed, timeout=within, what=f"GetFrame failing with {containing!r}")
+    except AssertionError:
+        raise AssertionError(f"errors seen: {seen[-3:]}\nlog:\n{broker.child.log()}") from None
+    return seen[-1]
+
+
+async def test_streams_mjpeg_frames_at_the_requested_size_and_rate(
+    testbed: Any, group: ProcessGroup
+) -> None:
+    camera = EmulatedCamera(testbed, CameraModel())
+    broker = await start_broker(
+        group, testbed, RESOLUTION_WIDTH="1280", RESOLUTION_HEIGHT="720", FRAMES_PER_SECOND="20"
+    )
+    first = await a_frame(broker)
+    assert first.camera == DEVNODE
+    assert first.frame in camera.state.produced
+    assert first.frame.startswith(b"\xff\xd8")
+    # Newer frames replace it: the broker keeps only the newest.
+    await wait_for(
+        lambda: camera.state.dequeues >= 5, timeout=10, what="more frames", interval=0.05
+    )
+    later = await a_frame(broker)
+    assert later.frame != first.frame
+    assert later.frame in camera.state.produced
+    assert camera.state.format == (1280, 720, MJPG)
+    assert camera.state.fps == 20
+    assert camera.state.reads == 0  # memory-mapped streaming, not read()
+    assert await group.stop(broker.child) == 0, broker.child.log()
+    log = broker.child.log()
+    assert '"io": "streaming"' in log
+    assert "Traceback" not in log
+    assert not camera.state.streaming  # STREAMOFF on the way out
+
+
+async def test_read_io_follows_the_device_away_and_back(testbed: Any, group: ProcessGroup) -> None:
+    model = CameraModel(caps=CAP_VIDEO_CAPTURE | CAP_READWRITE, sizes=((320, 240), (640, 480)))
+    camera = EmulatedCamera(testbed, model)
+    broker = await start_broker(group, testbed, MAX_FRAME_BYTES="65536")
+    first = await a_frame(broker)
+    assert first.frame in camera.state.produced
+    assert camera.state.format == (640, 480, MJPG)  # upstream's defaults: 640x480 at 10 fps
+    assert camera.state.fps == 10
+    assert camera.state.reads > 0
+    assert camera.state.dequeues == 0
+
+    camera.unplug()
+    details = await an_error(broker, containing=DEVNODE)
+    assert "ENODEV" in details or "ENOENT" in details, details
+    camera.detach()
+
+    back = EmulatedCamera(testbed, model)
+    frame = await a_frame(broker, within=20.0)
+    assert frame.frame in back.state.produced
+    assert await group.stop(broker.child) == 0, broker.child.log()
+    log = broker.child.log()
+    assert '"device_failed"' in log
+    assert "Traceback" not in log
+
+
+async def test_a_camera_without_mjpeg_is_named_with_what_it_offers(
+    testbed: Any, group: ProcessGroup
+) -> None:
+    EmulatedCamera(testbed, CameraModel(formats=(YUYV,)))
+    broker = await start_broker(group, testbed)
+    details = await an_error(broker, containing="MJPEG")
+    assert details == f"{DEVNODE}: offers no MJPEG (or JPEG) format; it offers: YUYV"
+    assert await group.stop(broker.child) == 0
+    assert '"device_unsuitable"' in broker.child.log()
+
+
+async def test_a_metadata_node_is_not_a_capture_device(testbed: Any, group: ProcessGroup) -> None:
+    EmulatedCamera(testbed, CameraModel(caps=CAP_META_CAPTURE | CAP_STREAMING))
+    broker = await start_broker(group, testbed)
+    details = await an_error(broker, containing="VIDEO_CAPTURE")
+    assert details.startswith(f"{DEVNODE}: Emulated Camera (driver emulated) is a metadata node")
+    assert await group.stop(broker.child) == 0
+
+
+async def test_frames_over_the_limit_are_dropped_not_served(
+    testbed: Any, group: ProcessGroup
+) -> None:
+    camera = EmulatedCamera(
+        testbed, CameraModel(caps=CAP_VIDEO_CAPTURE | CAP_READWRITE, frame_bytes=8192)
+    )
+    broker = await start_broker(group, testbed, MAX_FRAME_BYTES="4096")
+    await wait_for(lambda: camera.state.reads >= 3, timeout=15, what="reads", interval=0.05)
+    answer = await get_frame(broker.port)
+    assert isinstance(answer, grpc.aio.AioRpcError)
+    assert answer.code() == grpc.StatusCode.UNAVAILABLE
+    assert answer.details() == f"{DEVNODE}: no frame captured yet"
+    assert await group.stop(broker.child) == 0
+    assert '"frame_over_4096_bytes"' not in broker.child.log()
+    assert "frame over 4096 bytes" in broker.child.log()
+
+
+async def test_bad_format_setting_exits_2_naming_it(testbed: Any, group: ProcessGroup) -> None:
+    broker = await start_broker(group, testbed, FORMAT="YUYV")
+    assert await asyncio.wait_for(broker.child.proc.wait(), 15) == 2
+    assert "FORMAT" in broker.child.log()
+    assert "Traceback" not in broker.child.log()
