@@ -10,17 +10,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import grpc
 import pytest
 
-from akri_proto.camera import camera_pb2 as pb
-from akri_proto.camera import camera_pb2_grpc as pb_grpc
-from tests.support.agents import free_port
-from tests.support.processes import Child, ProcessGroup, wait_for
+from tests.support.processes import ProcessGroup, wait_for
 from tests.support.v4l2_camera import (
     CAP_META_CAPTURE,
     CAP_READWRITE,
@@ -32,10 +28,9 @@ from tests.support.v4l2_camera import (
     EmulatedCamera,
     new_testbed_or_skip,
 )
+from tests.support.video_broker import DEVNODE, a_frame, an_error, get_frame, start_broker
 
 pytestmark = [pytest.mark.umockdev, pytest.mark.usefixtures("no_leftover_tasks")]
-
-DEVNODE = "/dev/video0"
 
 
 @pytest.fixture
@@ -45,83 +40,12 @@ def testbed() -> Iterator[Any]:
     del bed
 
 
-@dataclass
-class Broker:
-    child: Child
-    port: int
-    processes: ProcessGroup
-
-
 @pytest.fixture
 async def group(testbed: Any, tmp_path: Path) -> AsyncIterator[ProcessGroup]:
     """Broker processes, stopped before the testbed (their device) is dropped."""
     processes = ProcessGroup(tmp_path)
     yield processes
     await processes.stop_all()
-
-
-async def start_broker(processes: ProcessGroup, testbed: Any, **env: str) -> Broker:
-    port = free_port()
-    child = await processes.start(
-        "akri_brokers.udev_video",
-        env={
-            "UDEV_DEVNODE_A1B2C3": DEVNODE,  # as the device plugin sets it
-            "UMOCKDEV_DIR": testbed.get_root_dir(),
-            "BROKER_GRPC_ADDRESS": "127.0.0.1",
-            "BROKER_GRPC_PORT": str(port),
-            "LOG_FORMAT": "json",
-            **env,
-        },
-        name="udev-video-broker",
-    )
-    return Broker(child=child, port=port, processes=processes)
-
-
-async def get_frame(port: int) -> pb.NotifyResponse | grpc.aio.AioRpcError:
-    """One real ``camera.Camera/GetFrame`` call: the reply, or the error it ended with."""
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
-        try:
-            reply: pb.NotifyResponse = await pb_grpc.CameraStub(channel).GetFrame(
-                pb.NotifyRequest(), timeout=5.0
-            )
-        except grpc.aio.AioRpcError as err:
-            return err
-        return reply
-
-
-async def a_frame(broker: Broker, *, within: float = 15.0) -> pb.NotifyResponse:
-    found: list[pb.NotifyResponse] = []
-
-    async def got() -> bool:
-        assert broker.child.proc.returncode is None, broker.child.log()
-        answer = await get_frame(broker.port)
-        if isinstance(answer, pb.NotifyResponse):
-            found.append(answer)
-            return True
-        return False
-
-    await wait_for(got, timeout=within, what="a frame from the broker", interval=0.1)
-    return found[-1]
-
-
-async def an_error(broker: Broker, *, containing: str, within: float = 15.0) -> str:
-    """Waits until GetFrame fails UNAVAILABLE with details holding ``containing``."""
-    seen: list[str] = []
-
-    async def failed() -> bool:
-        assert broker.child.proc.returncode is None, broker.child.log()
-        answer = await get_frame(broker.port)
-        if isinstance(answer, grpc.aio.AioRpcError):
-            assert answer.code() == grpc.StatusCode.UNAVAILABLE, answer.details()
-            seen.append(answer.details() or "")
-            return containing in seen[-1]
-        return False
-
-    try:
-        await wait_for(failed, timeout=within, what=f"GetFrame failing with {containing!r}")
-    except AssertionError:
-        raise AssertionError(f"errors seen: {seen[-3:]}\nlog:\n{broker.child.log()}") from None
-    return seen[-1]
 
 
 async def test_streams_mjpeg_frames_at_the_requested_size_and_rate(
