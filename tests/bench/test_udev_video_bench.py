@@ -10,6 +10,7 @@ includes the preload's round trips, which a real driver does not cost. Run with 
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 import time
@@ -44,6 +45,7 @@ def testbed() -> Iterator[Any]:
     bed = new_testbed_or_skip("make bench")
     yield bed
     del bed
+    gc.collect()  # the testbed removes its directory when collected
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ and mmap of ``/dev/video0`` reach ``tests.support.v4l2_camera`` in this process.
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,7 @@ def testbed() -> Iterator[Any]:
     bed = new_testbed_or_skip()
     yield bed
     del bed
+    gc.collect()  # the testbed removes its directory when collected
 
 
 @pytest.fixture
@@ -98,6 +100,7 @@ async def test_read_io_follows_the_device_away_and_back(testbed: Any, group: Pro
     assert await group.stop(broker.child) == 0, broker.child.log()
     log = broker.child.log()
     assert '"device_failed"' in log
+    assert log.count('"frames_flowing"') == 2  # at the start and after the device came back
     assert "Traceback" not in log
 
 

@@ -194,6 +194,10 @@ def test_devnode_prefers_the_hash_suffixed_copy_as_upstream_does() -> None:
     assert video_devnode(mixed) == ("/dev/video5", ["/dev/video1"])
     with pytest.raises(SettingsError, match="UDEV_DEVNODE"):
         video_devnode({})
+    with pytest.raises(SettingsError, match="UDEV_DEVNODE_0: expected an absolute"):
+        video_devnode({"UDEV_DEVNODE_0": "video0"})
+    with pytest.raises(SettingsError, match="UDEV_DEVNODE"):
+        video_devnode({"UDEV_DEVNODE": "/dev/" + "v" * 2000})
 
 
 def test_settings_defaults_and_refusals() -> None:

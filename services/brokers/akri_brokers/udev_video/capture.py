@@ -76,6 +76,7 @@ class Capturer:
         self.sequence = 0
         self.dropped = 0
         self._stall_seconds = STALL_SECONDS
+        self._last_problem = ""
 
     def run(self) -> None:
         """Captures until ``stop`` is set, reopening with back-off after each failure."""
@@ -105,8 +106,12 @@ class Capturer:
             self.stop.wait(delay(failures, initial=RETRY_INITIAL, cap=RETRY_CAP))
 
     def _failed(self, problem: str, *, event: str, **fields: object) -> None:
+        """Empties the store with ``problem``; logs it as a warning when it is new (the same
+        failure on every retry is logged at debug level)."""
         self.store.fail(problem)
-        log.warning(event, devnode=self.settings.devnode, **fields)
+        emit = log.debug if problem == self._last_problem else log.warning
+        self._last_problem = problem
+        emit(event, devnode=self.settings.devnode, **fields)
 
     def _session(self) -> None:
         devnode = self.settings.devnode
@@ -241,8 +246,9 @@ class Capturer:
             return
         self.sequence += 1
         self.store.publish(Frame(data=data, sequence=self.sequence, captured_at=time.monotonic()))
-        if self.sequence == 1:
-            log.info("first_frame", devnode=self.settings.devnode, bytes=len(data))
+        if self._last_problem or self.sequence == 1:
+            self._last_problem = ""
+            log.info("frames_flowing", devnode=self.settings.devnode, bytes=len(data))
 
     def _drop(self, problem: str) -> None:
         self.dropped += 1

@@ -23,6 +23,7 @@ DEFAULT_PORT = 8083
 DEFAULT_MAX_FRAME_BYTES = 4_000_000
 MAX_FRAME_BYTES_LIMIT = 64 * 1024 * 1024
 JPEG_FORMATS = ("MJPG", "JPEG")
+MAX_DEVNODE_CHARS = 1024
 _HASH_SUFFIX = re.compile(rf"{DEVNODE}_[A-F0-9]{{6}}")
 
 
@@ -35,6 +36,11 @@ def video_devnode(env: Mapping[str, str]) -> tuple[str, list[str]]:
     found = required(env, DEVNODE)
     ranked = sorted(found, key=lambda name: (not _HASH_SUFFIX.fullmatch(name), name != DEVNODE))
     nodes = list(dict.fromkeys(found[name] for name in ranked))
+    for name in ranked:
+        if not found[name].startswith("/") or len(found[name]) > MAX_DEVNODE_CHARS:
+            raise SettingsError(
+                name, found[name][:MAX_DEVNODE_CHARS], "expected an absolute device node path"
+            )
     return nodes[0], nodes[1:]
 
 
