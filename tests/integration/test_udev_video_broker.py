@@ -24,6 +24,7 @@ from tests.support.v4l2_camera import (
     CAP_STREAMING,
     CAP_VIDEO_CAPTURE,
     MJPG,
+    REQBUFS,
     YUYV,
     CameraModel,
     EmulatedCamera,
@@ -102,6 +103,22 @@ async def test_read_io_follows_the_device_away_and_back(testbed: Any, group: Pro
     assert '"device_failed"' in log
     assert log.count('"frames_flowing"') == 2  # at the start and after the device came back
     assert "Traceback" not in log
+
+
+async def test_a_stalled_camera_is_reopened(testbed: Any, group: ProcessGroup) -> None:
+    camera = EmulatedCamera(testbed, CameraModel())
+    broker = await start_broker(group, testbed)
+    await a_frame(broker)
+    requested = camera.state.calls[REQBUFS]
+    camera.frozen = True  # streaming, but no frame comes: after 5 s the broker starts again
+    details = await an_error(broker, containing="no frame for 5s")
+    assert details == f"{DEVNODE}: no frame for 5s"
+    camera.frozen = False
+    frame = await a_frame(broker)
+    assert frame.frame in camera.state.produced
+    assert camera.state.calls[REQBUFS] >= requested + 2  # buffers freed, then requested anew
+    assert await group.stop(broker.child) == 0
+    assert '"capture_failed"' in broker.child.log()
 
 
 async def test_a_camera_without_mjpeg_is_named_with_what_it_offers(

@@ -23,6 +23,7 @@ import os
 import struct
 import threading
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -106,7 +107,7 @@ class Emulation:
     reads: int = 0
     dequeues: int = 0
     produced: list[bytes] = field(default_factory=list)  # the newest frames, at most 64
-    ioctls: list[int] = field(default_factory=list)  # requests seen, at most 256
+    calls: Counter[int] = field(default_factory=Counter)  # ioctl requests seen, by number
 
 
 class EmulatedCamera:
@@ -120,6 +121,7 @@ class EmulatedCamera:
         self.syspath = f"/sys/devices/virtual/video4linux/{name}"
         self.state = Emulation()
         self.gone = False
+        self.frozen = False  # True: DQBUF and read() find no frame (EAGAIN), as a stalled sensor
         self._lock = threading.Lock()
         self._next_due = 0.0
         self._count = 0
@@ -166,6 +168,9 @@ class EmulatedCamera:
             if self.gone:
                 client.complete(-1, errno.ENODEV)
                 return True
+            if self.frozen:
+                client.complete(-1, errno.EAGAIN)
+                return True
             arg = client.get_arg()
             count = len(arg.retrieve())
             frame = self._next_frame()[:count]
@@ -177,7 +182,7 @@ class EmulatedCamera:
     def _on_ioctl(self, _handler: Any, client: Any) -> bool:
         with self._lock:
             request = client.get_request()
-            self.state.ioctls = [*self.state.ioctls[-255:], request]
+            self.state.calls[request] += 1
             if self.gone:
                 client.complete(-1, errno.ENODEV)
                 return True
@@ -272,7 +277,7 @@ class EmulatedCamera:
             struct.pack_into("<I", raw, 72, BUFFER_BYTES)  # length
             return 0
         if request == DQBUF:
-            if not state.streaming or not state.queued:
+            if not state.streaming or not state.queued or self.frozen:
                 raise OSError(errno.EAGAIN, "no buffer ready")
             index = state.queued.pop(0)
             frame = self._next_frame()[:BUFFER_BYTES]

@@ -168,14 +168,13 @@ class Capturer:
         return method
 
     def _wait_readable(self, fd: int, since: float) -> bool:
-        """True when ``fd`` is readable; False after ``POLL_SECONDS`` or on ``stop``; raises
-        ``CaptureError`` after the stall time without a frame."""
-        ready, _, _ = select.select([fd], [], [], POLL_SECONDS)
-        if ready:
-            return True
+        """True when ``fd`` is readable, False after ``POLL_SECONDS``; raises ``CaptureError``
+        once the stall time has passed without a frame since ``since`` (checked before waiting:
+        a node that is always readable but never has a frame stalls too)."""
         if time.monotonic() - since > self._stall_seconds:
             raise CaptureError(f"no frame for {self._stall_seconds:.0f}s")
-        return False
+        ready, _, _ = select.select([fd], [], [], POLL_SECONDS)
+        return bool(ready)
 
     def _read(self, fd: int) -> None:
         limit = self.settings.max_frame_bytes
