@@ -88,6 +88,7 @@ async def test_read_io_follows_the_device_away_and_back(testbed: Any, group: Pro
     assert camera.state.format == (640, 480, MJPG)  # upstream's defaults: 640x480 at 10 fps
     assert camera.state.fps == 10
     assert camera.state.reads > 0
+    assert camera.state.read_count == 65536 + 1  # bounded: MAX_FRAME_BYTES and one more
     assert camera.state.dequeues == 0
 
     camera.unplug()

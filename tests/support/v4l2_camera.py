@@ -105,6 +105,7 @@ class Emulation:
     queued: list[int] = field(default_factory=list)
     streaming: bool = False
     reads: int = 0
+    read_count: int = 0  # the byte count of the last read() asked for
     dequeues: int = 0
     produced: list[bytes] = field(default_factory=list)  # the newest frames, at most 64
     calls: Counter[int] = field(default_factory=Counter)  # ioctl requests seen, by number
@@ -173,6 +174,7 @@ class EmulatedCamera:
                 return True
             arg = client.get_arg()
             count = len(arg.retrieve())
+            self.state.read_count = count
             frame = self._next_frame()[:count]
             arg.update(0, frame)
             self.state.reads += 1
