@@ -98,6 +98,12 @@ class Capturer:
                     errno=name,
                     error=err.strerror,
                 )
+            except Exception as err:  # noqa: BLE001 - the thread must go on (e.g. mmap's ValueError)
+                self._failed(
+                    f"{devnode}: {type(err).__name__}: {err}"[:512],
+                    event="capture_failed",
+                    error=f"{type(err).__name__}: {err}",
+                )
             else:
                 return  # stopped
             if self.sequence > captured_before:  # it worked for a while: start the back-off anew
