@@ -10,20 +10,18 @@ includes the preload's round trips, which a real driver does not cost. Run with 
 
 from __future__ import annotations
 
-import gc
 import os
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from akri_proto.camera import camera_pb2 as pb
 from tests.bench.figures import latency_line, peak_rss_mib, rss_mib
 from tests.support.processes import ProcessGroup, wait_for
-from tests.support.v4l2_camera import CameraModel, EmulatedCamera, new_testbed_or_skip
+from tests.support.v4l2_camera import CameraModel, VideoBed, video_bed
 from tests.support.video_broker import a_frame, get_frame, start_broker
 
 pytestmark = [pytest.mark.bench, pytest.mark.umockdev, pytest.mark.timeout(300)]
@@ -41,23 +39,21 @@ def cpu_seconds(pid: int) -> float:
 
 
 @pytest.fixture
-def testbed() -> Iterator[Any]:
-    bed = new_testbed_or_skip("make bench")
-    yield bed
-    del bed
-    gc.collect()  # the testbed removes its directory when collected
+def bed() -> Iterator[VideoBed]:
+    with video_bed("make bench") as made:
+        yield made
 
 
 @pytest.fixture
-async def group(testbed: Any, tmp_path: Path) -> AsyncIterator[ProcessGroup]:
+async def group(bed: VideoBed, tmp_path: Path) -> AsyncIterator[ProcessGroup]:
     processes = ProcessGroup(tmp_path)
     yield processes
     await processes.stop_all()
 
 
-async def test_broker_memory_cpu_and_getframe_latency(testbed: Any, group: ProcessGroup) -> None:
-    camera = EmulatedCamera(testbed, CameraModel(frame_bytes=FRAME_BYTES))
-    broker = await start_broker(group, testbed, python=RUNTIME_PYTHON, FRAMES_PER_SECOND="20")
+async def test_broker_memory_cpu_and_getframe_latency(bed: VideoBed, group: ProcessGroup) -> None:
+    camera = bed.camera(CameraModel(frame_bytes=FRAME_BYTES))
+    broker = await start_broker(group, bed, python=RUNTIME_PYTHON, FRAMES_PER_SECOND="20")
     await a_frame(broker)
     pid = broker.child.pid
     before, dequeued, started = cpu_seconds(pid), camera.state.dequeues, time.monotonic()

@@ -9,10 +9,8 @@ and mmap of ``/dev/video0`` reach ``tests.support.v4l2_camera`` in this process.
 from __future__ import annotations
 
 import asyncio
-import gc
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
 
 import grpc
 import pytest
@@ -27,8 +25,8 @@ from tests.support.v4l2_camera import (
     REQBUFS,
     YUYV,
     CameraModel,
-    EmulatedCamera,
-    new_testbed_or_skip,
+    VideoBed,
+    video_bed,
 )
 from tests.support.video_broker import DEVNODE, a_frame, an_error, get_frame, start_broker
 
@@ -36,15 +34,13 @@ pytestmark = [pytest.mark.umockdev, pytest.mark.usefixtures("no_leftover_tasks")
 
 
 @pytest.fixture
-def testbed() -> Iterator[Any]:
-    bed = new_testbed_or_skip()
-    yield bed
-    del bed
-    gc.collect()  # the testbed removes its directory when collected
+def bed() -> Iterator[VideoBed]:
+    with video_bed() as made:
+        yield made
 
 
 @pytest.fixture
-async def group(testbed: Any, tmp_path: Path) -> AsyncIterator[ProcessGroup]:
+async def group(bed: VideoBed, tmp_path: Path) -> AsyncIterator[ProcessGroup]:
     """Broker processes, stopped before the testbed (their device) is dropped."""
     processes = ProcessGroup(tmp_path)
     yield processes
@@ -52,11 +48,11 @@ async def group(testbed: Any, tmp_path: Path) -> AsyncIterator[ProcessGroup]:
 
 
 async def test_streams_mjpeg_frames_at_the_requested_size_and_rate(
-    testbed: Any, group: ProcessGroup
+    bed: VideoBed, group: ProcessGroup
 ) -> None:
-    camera = EmulatedCamera(testbed, CameraModel())
+    camera = bed.camera(CameraModel())
     broker = await start_broker(
-        group, testbed, RESOLUTION_WIDTH="1280", RESOLUTION_HEIGHT="720", FRAMES_PER_SECOND="20"
+        group, bed, RESOLUTION_WIDTH="1280", RESOLUTION_HEIGHT="720", FRAMES_PER_SECOND="20"
     )
     first = await a_frame(broker)
     assert first.camera == DEVNODE
@@ -79,10 +75,10 @@ async def test_streams_mjpeg_frames_at_the_requested_size_and_rate(
     assert not camera.state.streaming  # STREAMOFF on the way out
 
 
-async def test_read_io_follows_the_device_away_and_back(testbed: Any, group: ProcessGroup) -> None:
+async def test_read_io_follows_the_device_away_and_back(bed: VideoBed, group: ProcessGroup) -> None:
     model = CameraModel(caps=CAP_VIDEO_CAPTURE | CAP_READWRITE, sizes=((320, 240), (640, 480)))
-    camera = EmulatedCamera(testbed, model)
-    broker = await start_broker(group, testbed, MAX_FRAME_BYTES="65536")
+    camera = bed.camera(model)
+    broker = await start_broker(group, bed, MAX_FRAME_BYTES="65536")
     first = await a_frame(broker)
     assert first.frame in camera.state.produced
     assert camera.state.format == (640, 480, MJPG)  # upstream's defaults: 640x480 at 10 fps
@@ -96,7 +92,7 @@ async def test_read_io_follows_the_device_away_and_back(testbed: Any, group: Pro
     assert "ENODEV" in details or "ENOENT" in details, details
     camera.detach()
 
-    back = EmulatedCamera(testbed, model)
+    back = bed.camera(model)
     frame = await a_frame(broker, within=20.0)
     assert frame.frame in back.state.produced
     assert await group.stop(broker.child) == 0, broker.child.log()
@@ -106,9 +102,9 @@ async def test_read_io_follows_the_device_away_and_back(testbed: Any, group: Pro
     assert "Traceback" not in log
 
 
-async def test_a_stalled_camera_is_reopened(testbed: Any, group: ProcessGroup) -> None:
-    camera = EmulatedCamera(testbed, CameraModel())
-    broker = await start_broker(group, testbed)
+async def test_a_stalled_camera_is_reopened(bed: VideoBed, group: ProcessGroup) -> None:
+    camera = bed.camera(CameraModel())
+    broker = await start_broker(group, bed)
     await a_frame(broker)
     requested = camera.state.calls[REQBUFS]
     camera.frozen = True  # streaming, but no frame comes: after 5 s the broker starts again
@@ -123,31 +119,29 @@ async def test_a_stalled_camera_is_reopened(testbed: Any, group: ProcessGroup) -
 
 
 async def test_a_camera_without_mjpeg_is_named_with_what_it_offers(
-    testbed: Any, group: ProcessGroup
+    bed: VideoBed, group: ProcessGroup
 ) -> None:
-    EmulatedCamera(testbed, CameraModel(formats=(YUYV,)))
-    broker = await start_broker(group, testbed)
+    bed.camera(CameraModel(formats=(YUYV,)))
+    broker = await start_broker(group, bed)
     details = await an_error(broker, containing="MJPEG")
     assert details == f"{DEVNODE}: offers no MJPEG (or JPEG) format; it offers: YUYV"
     assert await group.stop(broker.child) == 0
     assert '"device_unsuitable"' in broker.child.log()
 
 
-async def test_a_metadata_node_is_not_a_capture_device(testbed: Any, group: ProcessGroup) -> None:
-    EmulatedCamera(testbed, CameraModel(caps=CAP_META_CAPTURE | CAP_STREAMING))
-    broker = await start_broker(group, testbed)
+async def test_a_metadata_node_is_not_a_capture_device(bed: VideoBed, group: ProcessGroup) -> None:
+    bed.camera(CameraModel(caps=CAP_META_CAPTURE | CAP_STREAMING))
+    broker = await start_broker(group, bed)
     details = await an_error(broker, containing="VIDEO_CAPTURE")
     assert details.startswith(f"{DEVNODE}: Emulated Camera (driver emulated) is a metadata node")
     assert await group.stop(broker.child) == 0
 
 
 async def test_frames_over_the_limit_are_dropped_not_served(
-    testbed: Any, group: ProcessGroup
+    bed: VideoBed, group: ProcessGroup
 ) -> None:
-    camera = EmulatedCamera(
-        testbed, CameraModel(caps=CAP_VIDEO_CAPTURE | CAP_READWRITE, frame_bytes=8192)
-    )
-    broker = await start_broker(group, testbed, MAX_FRAME_BYTES="4096")
+    camera = bed.camera(CameraModel(caps=CAP_VIDEO_CAPTURE | CAP_READWRITE, frame_bytes=8192))
+    broker = await start_broker(group, bed, MAX_FRAME_BYTES="4096")
     await wait_for(lambda: camera.state.reads >= 3, timeout=15, what="reads", interval=0.05)
     answer = await get_frame(broker.port)
     assert isinstance(answer, grpc.aio.AioRpcError)
@@ -158,8 +152,8 @@ async def test_frames_over_the_limit_are_dropped_not_served(
     assert "frame over 4096 bytes" in broker.child.log()
 
 
-async def test_bad_format_setting_exits_2_naming_it(testbed: Any, group: ProcessGroup) -> None:
-    broker = await start_broker(group, testbed, FORMAT="YUYV")
+async def test_bad_format_setting_exits_2_naming_it(bed: VideoBed, group: ProcessGroup) -> None:
+    broker = await start_broker(group, bed, FORMAT="YUYV")
     assert await asyncio.wait_for(broker.child.proc.wait(), 15) == 2
     assert "FORMAT" in broker.child.log()
     assert "Traceback" not in broker.child.log()

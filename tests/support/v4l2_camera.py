@@ -18,13 +18,15 @@ the broker's ctypes layer, so that a layout mistake there shows as a failing tes
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import gc
 import os
 import struct
 import threading
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -133,9 +135,12 @@ class EmulatedCamera:
         )
         self.file = testbed.get_root_dir() + self.devnode
         self.handler: Any = UMockdev.IoctlBase()
-        self.handler.connect("handle-ioctl", self._on_ioctl)
-        self.handler.connect("handle-read", self._on_read)
+        self._handler_ids = [
+            self.handler.connect("handle-ioctl", self._on_ioctl),
+            self.handler.connect("handle-read", self._on_read),
+        ]
         testbed.attach_ioctl(self.devnode, self.handler)
+        self.attached = True
 
     def unplug(self) -> None:
         """The device goes away: calls on open nodes fail with ENODEV and the node disappears."""
@@ -143,7 +148,19 @@ class EmulatedCamera:
         self.testbed.remove_device(self.syspath)
 
     def detach(self) -> None:
-        self.testbed.detach_ioctl(self.devnode)
+        """The node is no longer answered by this camera (before another is attached)."""
+        if self.attached:
+            self.attached = False
+            self.testbed.detach_ioctl(self.devnode)
+
+    def release(self) -> None:
+        """Detaches and disconnects the signal handlers (they hold this object)."""
+        self.detach()
+        for handler_id in self._handler_ids:
+            self.handler.disconnect(handler_id)
+        self._handler_ids = []
+        self.handler = None
+        self.testbed = None
 
     # The frames
 
@@ -300,8 +317,42 @@ class EmulatedCamera:
         raise OSError(errno.ENOTTY, "not emulated")
 
 
-def new_testbed_or_skip(runner: str = "umockdev-wrapper") -> Any:
-    """A fresh ``UMockdev.Testbed``; skips the test without the umockdev preload."""
+class VideoBed:
+    """One test's ``UMockdev.Testbed`` and the cameras on it, dropped for sure by ``close``.
+
+    The handlers' signal connections tie each camera to its GObject handler in a cycle Python's
+    collector cannot see through, so ``close`` disconnects them; then the testbed is released and
+    collected, which removes its directory and unsets ``UMOCKDEV_DIR`` (else later tests in the
+    same process would keep seeing the emulated /sys and /dev).
+    """
+
+    def __init__(self) -> None:
+        self.testbed: Any = UMockdev.Testbed.new()
+        self.root: str = self.testbed.get_root_dir()
+        self.cameras: list[EmulatedCamera] = []
+
+    def camera(self, model: CameraModel) -> EmulatedCamera:
+        """A camera at /dev/video0 (a new one replaces a detached one, as a re-plugged device)."""
+        camera = EmulatedCamera(self.testbed, model)
+        self.cameras.append(camera)
+        return camera
+
+    def close(self) -> None:
+        for camera in self.cameras:
+            camera.release()
+        self.cameras.clear()
+        self.testbed = None
+        gc.collect()
+        assert not os.path.exists(self.root), f"testbed {self.root} outlived its test"
+
+
+@contextlib.contextmanager
+def video_bed(runner: str = "umockdev-wrapper") -> Iterator[VideoBed]:
+    """A fresh ``VideoBed``, closed on exit; skips the test without the umockdev preload."""
     if "umockdev" not in os.environ.get("LD_PRELOAD", ""):
         pytest.skip(f"needs the umockdev preload: run pytest under {runner}")
-    return UMockdev.Testbed.new()
+    bed = VideoBed()
+    try:
+        yield bed
+    finally:
+        bed.close()

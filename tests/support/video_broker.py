@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
-from typing import Any
 
 import grpc
 
@@ -12,6 +11,7 @@ from akri_proto.camera import camera_pb2 as pb
 from akri_proto.camera import camera_pb2_grpc as pb_grpc
 from tests.support.agents import free_port
 from tests.support.processes import Child, ProcessGroup, wait_for
+from tests.support.v4l2_camera import VideoBed
 
 DEVNODE = "/dev/video0"
 
@@ -24,16 +24,16 @@ class Broker:
 
 
 async def start_broker(
-    processes: ProcessGroup, testbed: Any, *, python: str = sys.executable, **env: str
+    processes: ProcessGroup, bed: VideoBed, *, python: str = sys.executable, **env: str
 ) -> Broker:
-    """Starts ``python -m akri_brokers.udev_video`` for ``/dev/video0`` of ``testbed`` (the child
+    """Starts ``python -m akri_brokers.udev_video`` for ``/dev/video0`` of ``bed`` (the child
     inherits the umockdev preload; ``UMOCKDEV_DIR`` points it at the testbed) on a free port."""
     port = free_port()
     child = await processes.start(
         "akri_brokers.udev_video",
         env={
             "UDEV_DEVNODE_A1B2C3": DEVNODE,  # as the device plugin sets it
-            "UMOCKDEV_DIR": testbed.get_root_dir(),
+            "UMOCKDEV_DIR": bed.root,
             "BROKER_GRPC_ADDRESS": "127.0.0.1",
             "BROKER_GRPC_PORT": str(port),
             "LOG_FORMAT": "json",
