@@ -21,8 +21,8 @@ import pytest
 from akri_proto.camera import camera_pb2 as pb
 from tests.bench.figures import latency_line, peak_rss_mib, rss_mib
 from tests.support.processes import ProcessGroup, wait_for
+from tests.support.udev_video_broker import a_frame, get_frame, start_broker
 from tests.support.v4l2_camera import CameraModel, VideoBed, video_bed
-from tests.support.video_broker import a_frame, get_frame, start_broker
 
 pytestmark = [pytest.mark.bench, pytest.mark.umockdev, pytest.mark.timeout(300)]
 

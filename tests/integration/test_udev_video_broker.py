@@ -16,6 +16,7 @@ import grpc
 import pytest
 
 from tests.support.processes import ProcessGroup, wait_for
+from tests.support.udev_video_broker import DEVNODE, a_frame, an_error, get_frame, start_broker
 from tests.support.v4l2_camera import (
     CAP_META_CAPTURE,
     CAP_READWRITE,
@@ -28,7 +29,6 @@ from tests.support.v4l2_camera import (
     VideoBed,
     video_bed,
 )
-from tests.support.video_broker import DEVNODE, a_frame, an_error, get_frame, start_broker
 
 pytestmark = [pytest.mark.umockdev, pytest.mark.usefixtures("no_leftover_tasks")]
 
