@@ -96,6 +96,7 @@ MISSING_SETTING = {
     "udev-broker": "UDEV_DEVNODE",
     "opcua-discovery": "DISCOVERY_HANDLERS_DIRECTORY",
     "opcua-broker": "OPCUA_DISCOVERY_URL",
+    "onvif-video-broker": "ONVIF_PROFILE",
     "go-names-discovery": "DISCOVERY_HANDLERS_DIRECTORY",
 }
 

@@ -47,6 +47,7 @@ class FrameReader:
         self.problem: str | None = None  # why there is no frame, once a read failed
         self.frames = 0
         self._auth: str | None = None  # None until a 401: "digest" or "basic"
+        self._digest: aiohttp.DigestAuthMiddleware | None = None
         self._stream_usable = source.stream is not None
 
     def fresh(self) -> Frame | None:
@@ -101,7 +102,9 @@ class FrameReader:
         if user is None or self._auth is None:
             return {}
         if self._auth == "digest":
-            return {"middlewares": (aiohttp.DigestAuthMiddleware(user, password),)}
+            if self._digest is None:  # one, so that its nonce is reused
+                self._digest = aiohttp.DigestAuthMiddleware(user, password)
+            return {"middlewares": (self._digest,)}
         return {"auth": aiohttp.BasicAuth(user, password)}
 
     async def _get(self, session: aiohttp.ClientSession, url: str) -> aiohttp.ClientResponse:
