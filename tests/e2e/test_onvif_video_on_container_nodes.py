@@ -225,15 +225,31 @@ def test_each_cameras_frames_come_through_its_instance_service(
         assert (port["name"], port["port"], port["targetPort"]) == ("grpc", 80, 8083)
         targets[f"{service['spec']['clusterIP']}:80"] = camera
 
+    seen: list[dict[str, Any]] = []
+
     def all_frames() -> list[dict[str, Any]] | None:
         answers = _frames(kubectl, "frames-client", list(targets))
+        seen[:] = [{k: v for k, v in a.items() if k != "frame"} for a in answers]
         if any(a.get("fields", {}).get("name") != targets[a["target"]] for a in answers):
             return None
         return answers
 
-    first = wait_until(all_frames, what="each Service's frame from its camera", timeout=60)
+    def frames(what: str, timeout: float) -> list[dict[str, Any]]:
+        try:
+            found: list[dict[str, Any]] = wait_until(all_frames, what=what, timeout=timeout)
+        except AssertionError as err:
+            logs = {
+                p["metadata"]["name"]: kubectl.run(
+                    "logs", "-n", NAMESPACE, p["metadata"]["name"], "--tail=5", check=False
+                ).stdout[-1500:]
+                for p in brokers
+            }
+            raise AssertionError(f"{err}\nanswers: {seen}\nbroker logs: {logs}") from None
+        return found
+
+    first = frames("each Service's frame from its camera", 60)
     time.sleep(1.0)  # wait-ok: two frames a second apart
-    second = wait_until(all_frames, what="frames a second later", timeout=30)
+    second = frames("frames a second later", 30)
     for before, after in zip(first, second, strict=True):
         assert before["camera"].endswith("/stream.mjpeg"), before["camera"]
         assert int(after["fields"]["frame"]) > int(before["fields"]["frame"]), (before, after)
