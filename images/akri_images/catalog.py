@@ -174,6 +174,13 @@ IMAGES: tuple[ImageSpec, ...] = (
         ports=(8083,),
     ),
     ImageSpec(
+        name="onvif-video-broker",
+        extra="onvif-video-broker",
+        module="akri_brokers.onvif_video",
+        title="Akri-py ONVIF video broker (a camera's newest JPEG over camera.Camera gRPC)",
+        ports=(8083,),
+    ),
+    ImageSpec(
         name="go-names-discovery",
         extra="",
         module="",
