@@ -15,6 +15,11 @@
   Configuration's apply to the last Instance (a watch of the API server sees it), and the agent's,
   handler's and controller's memory, threads and arenas with them.
 
+- Device plugins: N ``grpc.aio`` servers (one per plugin, as the agent serves them), then a client
+  process holding a connection and a stream to each (as kubelet does): KiB per server and per
+  connection, threads and malloc arenas, with and without ``MALLOC_ARENA_MAX=2``
+  (``grpc_probe.py``).
+
 Memory inside the containers' own cgroups (working set) is printed by the container-node test
 (``tests/e2e/test_upstream_resources.py``) and ``test_chart_bench.py``. Run with ``make bench``.
 """
@@ -123,6 +128,40 @@ def test_import_breakdown() -> None:
             f" {cpu_limit * 1000:.0f}m CPU limit"
         )
         assert rows[-1]["modules"] > 0
+
+
+GRPC_PROBE = Path(__file__).with_name("grpc_probe.py")
+PLUGIN_COUNTS = (100, 500)
+
+
+def test_device_plugin_servers_and_connections() -> None:
+    """One ``grpc.aio`` server per device plugin, and kubelet's connection and stream to each: what
+    they add to the agent's process, and whether fewer malloc arenas (``MALLOC_ARENA_MAX=2``) pay."""
+    print()
+    for arenas in ("", "2"):
+        env = {**os.environ, "MALLOC_ARENA_MAX": arenas} if arenas else dict(os.environ)
+        for count in PLUGIN_COUNTS:
+            done = subprocess.run(
+                [RUNTIME_PYTHON, str(GRPC_PROBE), str(count)],
+                capture_output=True,
+                text=True,
+                timeout=300,
+                check=True,
+                env=env,
+            )
+            found = json.loads(done.stdout)
+            before, served, streams = found["before"], found["servers"], found["streams"]
+            per_server = (served["anon_mib"] - before["anon_mib"]) * 1024 / count
+            per_stream = (streams["anon_mib"] - served["anon_mib"]) * 1024 / count
+            print(
+                f"{count} plugin servers (MALLOC_ARENA_MAX={arenas or 'unset'}):"
+                f" {per_server:.1f} KiB anonymous each idle, {per_stream:.1f} KiB more each with"
+                f" kubelet's connection and ListAndWatch stream; process anon"
+                f" {streams['anon_mib']:.1f} MiB, RSS {streams['rss_mib']:.1f} MiB,"
+                f" {streams['threads']} threads, {streams['arenas']} thread arenas"
+                f" ({streams['arena_mib']:.1f} MiB in them)"
+            )
+            assert streams["anon_mib"] > before["anon_mib"]
 
 
 @dataclass
