@@ -8,10 +8,12 @@ and the kubeconfig loaders. This module registers the two package modules unexec
 ``models`` module, then imports just those pieces. If ``kubernetes_asyncio`` was already imported
 in full (a test, an embedding program), it leaves everything as it is.
 
-``urllib3`` is deferred: the client's configuration imports it only for HTTP basic
-authentication, which Akri-py never uses, and loading it costs about 20 ms of CPU, 120 modules and
-~2 MiB at every start (half a second under a 26m CPU limit). A placeholder stands in for it; the
-first attribute read imports the real module, so anything that does use it still gets it.
+``urllib3`` and ``yaml`` are deferred: the client's configuration imports urllib3 only for HTTP
+basic authentication, which Akri-py never uses, and the kubeconfig loader imports yaml only to
+read a kubeconfig file, which an in-cluster process never does. Loading them costs about 30 ms of
+CPU, 140 modules and ~3 MiB at every start (most of a second under a 26m CPU limit). A placeholder
+stands in for each; the first attribute read imports the real module, so anything that does use
+it still gets it.
 """
 
 from __future__ import annotations
@@ -58,6 +60,7 @@ def load() -> None:
     if "kubernetes_asyncio" in sys.modules:
         return
     _defer("urllib3")
+    _defer("yaml")
     top = _unexecuted_package("kubernetes_asyncio")
     client = _unexecuted_package("kubernetes_asyncio.client")
     models = types.ModuleType("kubernetes_asyncio.client.models")
