@@ -34,9 +34,13 @@ STDLIB = ("asyncio", "logging", "json", "ssl", "signal", "dataclasses", "typing"
 SHARED = ("grpc", "google.protobuf", "structlog", "yaml")
 KUBE = ("aiohttp", "akri_common.k8s.loader", "prometheus_client")
 # component -> ordered import stages after the standard library; the last are the component's own.
+# The agent and controller parse no YAML (the kubeconfig loader's yaml is deferred until a
+# kubeconfig file is read, which an in-cluster process never does), so yaml is no stage of theirs.
 STAGES: dict[str, tuple[str, ...]] = {
     "agent": (
-        *SHARED,
+        "grpc",
+        "google.protobuf",
+        "structlog",
         *KUBE,
         "akri_proto.discovery.v0.discovery_pb2",
         "akri_proto.deviceplugin.v1beta1.api_pb2",
@@ -44,7 +48,7 @@ STAGES: dict[str, tuple[str, ...]] = {
         "akri_agent.app",
         "akri_agent.__main__",
     ),
-    "controller": ("structlog", "yaml", *KUBE, "akri_controller.app", "akri_controller.__main__"),
+    "controller": ("structlog", *KUBE, "akri_controller.app", "akri_controller.__main__"),
     "webhook": ("structlog", "yaml", *KUBE, "akri_webhook.app", "akri_webhook.__main__"),
     "debugEcho": (
         *SHARED,
