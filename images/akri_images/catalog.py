@@ -170,6 +170,13 @@ IMAGES: tuple[ImageSpec, ...] = (
         ports=(5000,),
     ),
     ImageSpec(
+        name="onvif-video-broker",
+        extra="onvif-video-broker",
+        module="akri_brokers.onvif_video",
+        title="Akri-py ONVIF video broker (a camera's newest JPEG over camera.Camera gRPC)",
+        ports=(8083,),
+    ),
+    ImageSpec(
         name="go-names-discovery",
         extra="",
         module="",

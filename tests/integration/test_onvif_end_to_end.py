@@ -200,7 +200,7 @@ async def test_described_media_reach_the_instance_and_a_broker_through_allocate(
         "ONVIF_PROFILE_1_TOKEN": "sub",
         "ONVIF_PROFILE_1_NAME": "Sub stream",
         "ONVIF_PROFILE_1_RESOLUTION": "640x360",
-        "ONVIF_PROFILE_1_STREAM_URI": f"rtsp://{camera.ip}:554/stream/sub",
+        "ONVIF_PROFILE_1_STREAM_URI": f"http://{camera.ip}:8080/stream.mjpeg",
         "ONVIF_PROFILE_1_SNAPSHOT_URI": f"http://{camera.ip}:8080/snapshot/sub.jpg",
     }
     spec = (await setup.instances())[name]["spec"]

@@ -253,7 +253,7 @@ async def test_describe_media_puts_profiles_and_uris_without_credentials_in_prop
             "ONVIF_PROFILE_1_TOKEN": "sub",
             "ONVIF_PROFILE_1_NAME": "Sub stream",
             "ONVIF_PROFILE_1_RESOLUTION": "640x360",
-            "ONVIF_PROFILE_1_STREAM_URI": f"rtsp://{camera.ip}:554/stream/sub",
+            "ONVIF_PROFILE_1_STREAM_URI": f"http://{camera.ip}:8080/stream.mjpeg",
             "ONVIF_PROFILE_1_SNAPSHOT_URI": f"http://{camera.ip}:8080/snapshot/sub.jpg",
         }, service
         assert PASSWORD not in repr(properties)

@@ -79,7 +79,8 @@ async def test_onvif_zeep_async_understands_the_simulated_camera(
         {"token": "sub", "name": "Sub stream", "width": 640, "height": 360},
     ]
     assert result["streams"] == {
-        token: f"rtsp://{credential}{camera.ip}:554/stream/{token}" for token in ("main", "sub")
+        "main": f"rtsp://{credential}{camera.ip}:554/stream/main",
+        "sub": f"http://{credential}{camera.ip}:8080/stream.mjpeg",
     }
     assert result["snapshots"] == {
         token: f"http://{camera.ip}:8080/snapshot/{token}.jpg" for token in ("main", "sub")

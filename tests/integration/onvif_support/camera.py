@@ -10,8 +10,16 @@
   UsernameToken digest checked when ``--username`` is given; ``ter:NotAuthorized`` fault
   otherwise); Media 1 at ``/onvif/media_service`` and Media 2 at ``/onvif/media2_service``
   (``GetProfiles``: ``main`` 1920x1080 and ``sub`` 640x360, ``GetStreamUri``, ``GetSnapshotUri``;
-  the stream URIs carry the credential, as some cameras' do); ``--mode malformed`` (invalid XML)
-  or ``--mode fault`` (a SOAP fault for every call).
+  the stream URIs carry the credential, as some cameras' do: ``main`` streams RTSP (not served),
+  ``sub`` MJPEG over HTTP); ``--mode malformed`` (invalid XML) or ``--mode fault`` (a SOAP fault
+  for every call).
+* Footage (``footage.py``): ``GET /snapshot.jpg`` (also ``/snapshot/<token>.jpg``, what
+  ``GetSnapshotUri`` answers) is one JPEG, ``GET /stream.mjpeg`` (``sub``'s stream URI) is
+  ``multipart/x-mixed-replace; boundary=frame`` at ``--fps`` (10) frames a second: a moving test
+  pattern with the camera's ``--name`` (default ``cam-`` and the uuid's last 8 hex digits) and
+  the clock drawn on it, and ``akri-camera name=<name> frame=<n> time=<t>`` in each JPEG's COM
+  segment. Frames are drawn only while someone reads. With ``--username`` these want HTTP Basic
+  or Digest (only Digest with ``digest-only``), like cameras' web servers.
 * Quirks (``--quirk``, repeatable), each one a way cameras in the field differ:
   ``bare-probe-match`` (the ProbeMatch straight in the SOAP Body), ``soap11`` (SOAP 1.1 envelopes
   everywhere, WS-Addressing 2005/08, an upper-case ``uuid:`` address and no ``Types``),
@@ -19,7 +27,8 @@
   split by newlines and runs of spaces; answers each probe twice), ``auth-every-call``
   (``GetSystemDateAndTime`` wants the credential too), ``digest-only`` (only HTTP Digest, RFC
   7616, ``--digest-algorithm`` MD5 or SHA-256; a 401 challenge otherwise), ``no-network-interfaces``
-  (``ActionNotSupported``), ``no-media2``; and ``--clock-skew SECONDS`` (its clock, the one it
+  (``ActionNotSupported``), ``no-media2``, ``basic-only`` (its media
+  endpoints take HTTP Basic only); and ``--clock-skew SECONDS`` (its clock, the one it
   tells and the one it checks UsernameToken timestamps against, is that far off).
 
 It prints one JSON line ``{"ready": ...}`` on stdout once both sides listen. Written independently
@@ -31,6 +40,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import contextlib
 import hashlib
 import json
 import re
@@ -48,6 +58,8 @@ from typing import cast
 from xml.etree import ElementTree as ET
 
 from aiohttp import web
+
+from tests.integration.onvif_support.footage import Footage
 
 GROUP = "239.255.255.250"
 PORT = 3702
@@ -75,6 +87,7 @@ QUIRKS = (
     "digest-only",
     "no-network-interfaces",
     "no-media2",
+    "basic-only",
 )
 PROFILES = (("main", "Main stream", 1920, 1080), ("sub", "Sub stream", 640, 360))
 TOKEN_WINDOW = timedelta(seconds=60)
@@ -93,6 +106,13 @@ class Camera:
     quirks: frozenset[str] = frozenset()
     clock_skew: float = 0.0
     digest_algorithm: str = "MD5"
+    name: str = ""
+    fps: float = 10.0
+
+    @property
+    def title(self) -> str:
+        """The name drawn on its footage."""
+        return self.name or f"cam-{self.uuid.replace('-', '')[-8:]}"
 
     @property
     def url(self) -> str:
@@ -363,8 +383,11 @@ def services(camera: Camera) -> str:
 
 
 def stream_uri(camera: Camera, token: str) -> str:
-    """The RTSP URI, with the credential in it as some cameras give it."""
+    """``sub``: the MJPEG stream over HTTP; others: an RTSP URI (not served). Both with the
+    credential in them, as some cameras give it."""
     userinfo = f"{camera.username}:{camera.password}@" if camera.username else ""
+    if token == "sub":
+        return f"http://{userinfo}{camera.ip}:{camera.port}/stream.mjpeg"
     return f"rtsp://{userinfo}{camera.ip}:554/stream/{token}"
 
 
@@ -397,6 +420,70 @@ def media_reply(camera: Camera, version: str, operation: str, request: ET.Elemen
         "</tt:InvalidAfterReboot><tt:Timeout>PT0S</tt:Timeout></trt:MediaUri>"
         f"</trt:{operation}Response>"
     )
+
+
+STOPPING = web.AppKey("stopping", asyncio.Event)
+
+
+def media_authorized(request: web.Request, camera: Camera, digest: DigestCheck) -> bool:
+    """HTTP Basic (unless ``digest-only``) or Digest with the camera's credential."""
+    if camera.username is None:
+        return True
+    header = request.headers.get("Authorization", "")
+    if header.lower().startswith("basic ") and "digest-only" not in camera.quirks:
+        try:
+            given = base64.b64decode(header[6:].strip(), validate=True).decode()
+        except (ValueError, UnicodeDecodeError):
+            return False
+        return secrets.compare_digest(given, f"{camera.username}:{camera.password}")
+    return "basic-only" not in camera.quirks and digest.valid(request)
+
+
+def media_routes(app: web.Application, camera: Camera, digest: DigestCheck) -> None:
+    """``/snapshot.jpg``, ``/snapshot/<token>.jpg`` and ``/stream.mjpeg``."""
+    footage = Footage(camera.title, fps=camera.fps)
+    app[STOPPING] = asyncio.Event()
+
+    def challenge() -> web.Response:
+        if "basic-only" in camera.quirks:
+            return web.Response(
+                status=401, headers={"WWW-Authenticate": f'Basic realm="{digest.realm}"'}
+            )
+        answer = digest.challenge()
+        if "digest-only" not in camera.quirks:
+            answer.headers.add("WWW-Authenticate", f'Basic realm="{digest.realm}"')
+        return answer
+
+    async def snapshot(request: web.Request) -> web.Response:
+        if not media_authorized(request, camera, digest):
+            return challenge()
+        number, jpeg = footage.current()
+        return web.Response(
+            body=jpeg, content_type="image/jpeg", headers={"X-Frame-Number": str(number)}
+        )
+
+    async def stream(request: web.Request) -> web.StreamResponse:
+        if not media_authorized(request, camera, digest):
+            return challenge()
+        response = web.StreamResponse(
+            headers={"Content-Type": "multipart/x-mixed-replace; boundary=frame"}
+        )
+        await response.prepare(request)
+        stopping = request.app[STOPPING]
+        try:
+            while not stopping.is_set():
+                _, jpeg = footage.current()
+                head = f"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: {len(jpeg)}\r\n\r\n"
+                await response.write(head.encode() + jpeg + b"\r\n")
+                with contextlib.suppress(TimeoutError):  # the next tick
+                    await asyncio.wait_for(stopping.wait(), footage.seconds_to_next())
+        except (ConnectionResetError, ConnectionError):
+            pass  # the reader went away
+        return response
+
+    app.router.add_get("/snapshot.jpg", snapshot)
+    app.router.add_get("/snapshot/{token}.jpg", snapshot)
+    app.router.add_get("/stream.mjpeg", stream)
 
 
 def device_service(camera: Camera) -> web.Application:
@@ -437,6 +524,7 @@ def device_service(camera: Camera) -> web.Application:
         return fault(camera, "Receiver", "ActionNotSupported", f"no {operation}")
 
     app = web.Application()
+    media_routes(app, camera, digest)
     app.router.add_post("/onvif/device_service", handle)
     app.router.add_post("/onvif/media_service", handle)
     if "no-media2" not in camera.quirks:
@@ -448,7 +536,7 @@ async def serve(camera: Camera, stack: list[object], *, discovery: bool) -> Disc
     """Starts one camera's device service and (unless told not to) its discovery socket;
     returns its discovery side."""
     loop = asyncio.get_running_loop()
-    runner = web.AppRunner(device_service(camera), access_log=None)
+    runner = web.AppRunner(device_service(camera), access_log=None, shutdown_timeout=1.0)
     await runner.setup()
     await web.TCPSite(runner, camera.ip, camera.port).start()
     stack.append(runner)
@@ -485,6 +573,7 @@ async def main(cameras: list[Camera], *, say_hello: bool, discovery: bool = True
     await asyncio.sleep(0.05)  # wait-ok: the simulated camera lets its Byes leave before closing
     for item in reversed(stack):
         if isinstance(item, web.AppRunner):
+            item.app[STOPPING].set()  # open MJPEG streams end
             await item.cleanup()
         elif isinstance(item, asyncio.BaseTransport):
             item.close()
@@ -506,6 +595,8 @@ def parse_args(argv: list[str]) -> tuple[list[Camera], bool, bool]:
     parser.add_argument("--quirk", action="append", default=[], choices=QUIRKS)
     parser.add_argument("--clock-skew", type=float, default=0.0)
     parser.add_argument("--digest-algorithm", choices=["MD5", "SHA-256"], default="MD5")
+    parser.add_argument("--name", default="", help="drawn on its footage (default cam-<uuid tail>)")
+    parser.add_argument("--fps", type=float, default=10.0, help="MJPEG frames a second (0.1-30)")
     args = parser.parse_args(argv)
     many = len(args.ip) > 1
     cameras = [
@@ -521,6 +612,8 @@ def parse_args(argv: list[str]) -> tuple[list[Camera], bool, bool]:
             quirks=frozenset(args.quirk),
             clock_skew=args.clock_skew,
             digest_algorithm=args.digest_algorithm,
+            name=f"{args.name}-{index}" if args.name and many else args.name,
+            fps=min(30.0, max(0.1, args.fps)),
         )
         for index, ip in enumerate(args.ip)
     ]
