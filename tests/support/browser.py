@@ -214,6 +214,7 @@ Array.from(document.querySelectorAll('figure.tile')).map(tile => {
   return {
     key: tile.dataset.key,
     camera: tile.querySelector('.camera').textContent,
+    label: tile.querySelector('.label').textContent,
     nodes: tile.querySelector('.nodes').textContent,
     status: tile.querySelector('.status').textContent,
     loaded: img.complete && img.naturalWidth > 0,

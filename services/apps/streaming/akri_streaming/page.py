@@ -20,8 +20,8 @@ PAGE = """<!doctype html>
   figure.tile { margin: 0; padding: 6px; background: #fff; border: 1px solid #ccc; width: 320px; }
   figure.tile img { width: 320px; height: 240px; object-fit: contain; background: #222; display: block; }
   figcaption { font-size: 0.9em; padding-top: 4px; }
-  .camera { font-weight: bold; display: block; }
-  .nodes, .status { color: #555; display: block; }
+  .camera { font-weight: bold; display: block; overflow-wrap: anywhere; }
+  .label, .nodes, .status { color: #555; display: block; overflow-wrap: anywhere; }
   #empty { color: #555; }
 </style>
 </head>
@@ -43,7 +43,7 @@ function makeTile(cam) {
   img.alt = cam.key;
   img.src = "/camera_frame_feed/" + encodeURIComponent(cam.key) + "?g=" + cam.generation;
   const caption = document.createElement("figcaption");
-  for (const name of ["camera", "nodes", "status"]) {
+  for (const name of ["camera", "label", "nodes", "status"]) {
     const span = document.createElement("span");
     span.className = name;
     caption.appendChild(span);
@@ -72,6 +72,7 @@ function show(list) {
     }
     if (!tile) tile = makeTile(cam);
     tile.querySelector(".camera").textContent = cam.camera;
+    tile.querySelector(".label").textContent = cam.camera.includes(cam.label) ? "" : cam.label;
     tile.querySelector(".nodes").textContent = cam.nodes.length ? "node " + cam.nodes.join(", ") : "";
     tile.querySelector(".status").textContent = cam.status;
     const want = previous ? previous.nextSibling : grid.firstChild;
