@@ -105,7 +105,10 @@ async def live_tiles(page: Page, keys: set[str], *, timeout: float) -> list[dict
         live = {t["key"] for t in found if t["loaded"] and t["status"] == "live"}
         return keys <= live
 
-    await wait_for(shown, timeout=timeout, what=f"tiles {sorted(keys)} live", interval=0.1)
+    try:
+        await wait_for(shown, timeout=timeout, what=f"tiles {sorted(keys)} live", interval=0.1)
+    except AssertionError as err:
+        raise AssertionError(f"{err}; the page shows {found}") from None
     return found
 
 
@@ -128,7 +131,36 @@ def instances_of(kubectl: Kubectl, cameras: list[SimulatedCamera]) -> dict[str, 
     return result
 
 
+def _save_logs(kubectl: Kubectl, directory: Path) -> None:
+    """The app's and the brokers' logs, and the Services, for a failure's post-mortem."""
+    for pod in kubectl.items("pods", video_demo.NAMESPACE):
+        name = pod["metadata"]["name"]
+        result = kubectl.run("logs", "-n", video_demo.NAMESPACE, name, "--tail=300", check=False)
+        (directory / f"{name}.log").write_text(result.stdout + result.stderr)
+    services = kubectl.run(
+        "get",
+        "services,instances.akri.sh,pods",
+        "-n",
+        video_demo.NAMESPACE,
+        "-o",
+        "wide",
+        check=False,
+    )
+    (directory / "objects.txt").write_text(services.stdout + services.stderr)
+
+
 async def test_three_cameras_in_the_browser_and_a_camera_that_leaves_and_comes_back(
+    container_testbed: Cluster, kubectl: Kubectl, hosts: CameraHosts, app_port: int, tmp_path: Path
+) -> None:
+    try:
+        await _three_cameras(container_testbed, kubectl, hosts, app_port, tmp_path)
+    except BaseException:
+        _save_logs(kubectl, tmp_path)
+        print(f"\nlogs of the app and the brokers: {tmp_path}")
+        raise
+
+
+async def _three_cameras(
     container_testbed: Cluster, kubectl: Kubectl, hosts: CameraHosts, app_port: int, tmp_path: Path
 ) -> None:
     by_key = instances_of(kubectl, CAMERAS)
@@ -142,7 +174,7 @@ async def test_three_cameras_in_the_browser_and_a_camera_that_leaves_and_comes_b
             lambda: _serving(app_port), timeout=30, what="the app through its Service", interval=0.2
         )
         await page.open(f"http://127.0.0.1:{app_port}/")
-        shown = await live_tiles(page, {*by_key, any_key}, timeout=240)
+        shown = await live_tiles(page, {*by_key, any_key}, timeout=150)
         first = await page.screenshot()
         (shots / "1-three-cameras.png").write_bytes(first)
         before = {c["key"]: c["frames"] for c in await camera_list(app_port)}
