@@ -119,6 +119,8 @@ async def test_video_demo_figures(
         return True
 
     await wait_for(serving, timeout=30, what="the app through its Service", interval=0.2)
+    any_key = f"{video_demo.NAMESPACE}.{video_demo.CONFIGURATION}-svc"
+    to_tile: list[float] = []
     to_live: list[float] = []
     async with browser(tmp_path / "chromium.log") as chromium:
         page = await chromium.page()
@@ -128,18 +130,20 @@ async def test_video_demo_figures(
             started = time.monotonic()
             hosts.start(camera)
 
-            async def new_tile_live(seen: set[str] = seen) -> bool:
-                return bool(
-                    await _live_keys(page)
-                    - seen
-                    - {f"{video_demo.NAMESPACE}.{video_demo.CONFIGURATION}-svc"}
-                )
+            async def new_tile(seen: set[str] = seen) -> bool:
+                return bool({t["key"] for t in await tiles(page)} - seen - {any_key})
 
-            await wait_for(new_tile_live, timeout=240, what=f"{camera.name}'s tile", interval=0.05)
+            async def new_tile_live(seen: set[str] = seen) -> bool:
+                return bool(await _live_keys(page) - seen - {any_key})
+
+            await wait_for(new_tile, timeout=240, what=f"{camera.name}'s tile", interval=0.05)
+            to_tile.append(time.monotonic() - started)
+            await wait_for(new_tile_live, timeout=240, what=f"{camera.name} live", interval=0.05)
             to_live.append(time.monotonic() - started)
             seen = await _live_keys(page)
     print()
-    print(latency_line("camera started -> its tile shows frames in the page", to_live))
+    print(latency_line("camera started -> its tile in the page (Instance and Service)", to_tile))
+    print(latency_line("camera started -> its tile shows frames (broker serving)", to_live))
     keys = [c["key"] for c in await _camera_list(port)]
     before = {c["key"]: c["frames"] for c in await _camera_list(port)}
     fetched_at = time.monotonic()

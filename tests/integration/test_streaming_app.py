@@ -176,3 +176,29 @@ async def test_a_frame_too_large_is_refused(
         )
 
     await wait_for(refused, timeout=15, what="camera-1's frames refused", interval=0.1)
+
+
+async def test_a_camera_that_comes_late_is_live_within_seconds(
+    processes: ProcessGroup, cameras: list[CameraPeer]
+) -> None:
+    """gRPC's own reconnect back-off would wait longer and longer; the app's channels retry within
+    their cap, so a broker that starts long after its tile is shown within a few seconds."""
+    late = cameras[2]
+    await late.stop()
+    app = await start_app(processes, fixed_env(cameras))
+
+    async def failing() -> bool:
+        found = {c["key"]: c for c in await app.cameras()}
+        return bool(found["camera-3"]["status"].startswith("no signal"))
+
+    await wait_for(failing, timeout=10, what="camera-3 without signal", interval=0.1)
+    await asyncio.sleep(20)  # wait-ok: an outage that grows gRPC's default back-off past 10 s
+    await late.start()
+
+    async def back() -> bool:
+        found = {c["key"]: c for c in await app.cameras()}
+        return bool(found["camera-3"]["status"] == "live")
+
+    seconds = await wait_for(back, timeout=30, what="camera-3 live again", interval=0.05)
+    print(f"\na camera up after 20 s down -> live in {seconds:.1f} s")
+    assert seconds < 3.0

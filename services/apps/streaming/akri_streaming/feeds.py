@@ -103,6 +103,11 @@ async def fetch_frames(target: Target, slot: FrameSlot, limits: Limits) -> None:
         ("grpc.max_send_message_length", 1024),
         ("grpc.enable_retries", 0),
         ("grpc.use_local_subchannel_pool", 1),  # a channel of its own per camera
+        # gRPC's own reconnect back-off grows to minutes; a broker that starts after its Service
+        # must be dialled again within ``retry_cap``, not after the channel's next long wait.
+        ("grpc.initial_reconnect_backoff_ms", 200),
+        ("grpc.min_reconnect_backoff_ms", 200),
+        ("grpc.max_reconnect_backoff_ms", int(limits.retry_cap * 1000)),
     ]
     interval = 1.0 / limits.frame_rate
     loop = asyncio.get_running_loop()
