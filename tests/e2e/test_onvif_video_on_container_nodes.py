@@ -63,25 +63,32 @@ for target in sys.argv[1:]:
 print(json.dumps(answers))
 """
 
-# Runs in a broker pod: its RSS and its cgroup (v2) path, whose working set the test reads on the
-# host (the container has no cgroup mount).
+# Runs in a broker pod: its RSS and its memory cgroup's path, whose working set the test reads on
+# the host (the container has no cgroup mount).
 MEMORY = """
 import json
 rss = next(l.split()[1] for l in open("/proc/1/status") if l.startswith("VmRSS:"))
-path = open("/proc/1/cgroup").read().strip().split("::", 1)[-1]
+lines = [l.split(":", 2) for l in open("/proc/1/cgroup").read().splitlines()]
+path = next((p for _, c, p in lines if "memory" in c.split(",")), lines[0][2])
 print(json.dumps({"rss_kib": int(rss), "cgroup": path}))
 """
 
 
 def _working_set_kib(cgroup: str) -> int | None:
-    """memory.current - inactive_file of a container's cgroup, as the kubelet counts it."""
-    folder = Path("/sys/fs/cgroup") / cgroup.lstrip("/")
-    try:
-        current = int((folder / "memory.current").read_text())
-        stat = dict(line.split() for line in (folder / "memory.stat").read_text().splitlines())
-    except (OSError, ValueError):
-        return None
-    return (current - int(stat["inactive_file"])) // 1024
+    """The container's working set as the kubelet counts it: usage minus inactive file pages
+    (cgroup v1 ``memory`` controller, else v2)."""
+    relative = cgroup.lstrip("/")
+    for folder, usage, inactive in (
+        (Path("/sys/fs/cgroup/memory") / relative, "memory.usage_in_bytes", "total_inactive_file"),
+        (Path("/sys/fs/cgroup") / relative, "memory.current", "inactive_file"),
+    ):
+        try:
+            current = int((folder / usage).read_text())
+            stat = dict(line.split() for line in (folder / "memory.stat").read_text().splitlines())
+        except (OSError, ValueError):
+            continue
+        return (current - int(stat[inactive])) // 1024
+    return None
 
 
 def _helm(cluster: Cluster, *args: str) -> str:
