@@ -58,6 +58,7 @@ test: lint typecheck contracts testbed images
 ## bench: benchmarks that print medians, p95 and memory
 bench: setup testbed images
 	@bash scripts/setup.sh --runtime
+	@.venv-runtime/bin/python -m compileall -q proto services  # bytecode, as the images carry it
 	AKRI_RUNTIME_PYTHON=$(CURDIR)/.venv-runtime/bin/python $(PY) -m pytest tests/bench -q -s -m "not umockdev"
 	AKRI_RUNTIME_PYTHON=$(CURDIR)/.venv-runtime/bin/python umockdev-wrapper $(PY) -m pytest tests/bench -q -s -m umockdev
 

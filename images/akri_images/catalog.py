@@ -147,6 +147,18 @@ IMAGES: tuple[ImageSpec, ...] = (
         ports=(8080,),
     ),
     ImageSpec(
+        name="udev-video-broker",
+        extra="udev-video-broker",
+        module="akri_brokers.udev_video",
+        title="Akri-py udev video broker (MJPEG frames from a V4L2 camera over camera.Camera gRPC)",
+        user=ROOT,
+        root_reason=(
+            "opens the camera's device node read-write, which keeps the host's owner and mode "
+            "(root:video 0660); upstream's udev video Configuration runs it privileged"
+        ),
+        ports=(8083,),
+    ),
+    ImageSpec(
         name="opcua-discovery",
         extra="opcua",
         module="akri_opcua",

@@ -20,14 +20,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from akri_testbed.cluster import Cluster, add_host, container_node
+from akri_testbed.cluster import Cluster, add_host
 
+from tests.support.cgroups import working_set_mib
 from tests.support.helm import CHART, helm_binary
 from tests.support.kubectl import Kubectl, wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 NAMESPACE = "akri-bench"
-MIB = 1024 * 1024
 
 pytestmark = [pytest.mark.bench, pytest.mark.containers, pytest.mark.timeout(900)]
 
@@ -42,19 +42,6 @@ def _helm(cluster: Cluster, *args: str) -> None:
         env={"HOME": "/tmp", "PATH": os.environ["PATH"], "KUBECONFIG": str(cluster.kubeconfig)},
     )
     assert result.returncode == 0, result.stderr + result.stdout
-
-
-def working_set_mib(cluster: Cluster, pod: dict[str, Any], container_id: str) -> float:
-    """The container's working set from its memory cgroup on its node."""
-    node = container_node(cluster, pod["spec"]["nodeName"])
-    qos = pod["status"].get("qosClass", "BestEffort").lower()
-    uid = pod["metadata"]["uid"]
-    root = Path("/sys/fs/cgroup/memory") / node.cgroup_root.lstrip("/") / "kubepods"
-    pod_dir = (root if qos == "guaranteed" else root / qos) / f"pod{uid}"
-    cgroup = pod_dir / container_id
-    usage = int((cgroup / "memory.usage_in_bytes").read_text())
-    stat = dict(line.split() for line in (cgroup / "memory.stat").read_text().splitlines())
-    return (usage - int(stat.get("total_inactive_file", 0))) / MIB
 
 
 def _limit_mib(container: dict[str, Any]) -> str:

@@ -94,6 +94,7 @@ MISSING_SETTING = {
     "debug-echo-discovery": "DEBUG_ECHO_INSTANCES_SHARED",
     "debug-echo-broker": "DEBUG_ECHO_DESCRIPTION",
     "udev-broker": "UDEV_DEVNODE",
+    "udev-video-broker": "UDEV_DEVNODE",
     "opcua-discovery": "DISCOVERY_HANDLERS_DIRECTORY",
     "opcua-broker": "OPCUA_DISCOVERY_URL",
     "video-streaming-app": "CONFIGURATION_NAME",

@@ -43,6 +43,7 @@ MISSING = {
     "debug-echo-discovery": "DEBUG_ECHO_INSTANCES_SHARED",
     "debug-echo-broker": "DEBUG_ECHO_DESCRIPTION",
     "udev-broker": "UDEV_DEVNODE",
+    "udev-video-broker": "UDEV_DEVNODE",
     "opcua-discovery": "DISCOVERY_HANDLERS_DIRECTORY",
     "opcua-broker": "OPCUA_DISCOVERY_URL",
     "video-streaming-app": "CONFIGURATION_NAME",
@@ -323,6 +324,25 @@ def test_udev_broker_reads_the_device_node_it_was_given(bundles: Bundles) -> Non
         )
         assert probed["read_bytes"] == 64
         assert probed["sample"] == "00" * 16
+        bundle.kill(running, "TERM")
+        assert running.proc.wait(timeout=10) == 0, running.lines
+    finally:
+        bundle.cleanup()
+
+
+def test_udev_video_broker_names_what_its_node_lacks_and_stops_on_sigterm(
+    bundles: Bundles,
+) -> None:
+    """No camera here: /dev/zero as the pod's /dev/video0 answers VIDIOC_QUERYCAP with ENOTTY."""
+    bundle = bundles["udev-video-broker"]
+    running = bundle.start(
+        env={"UDEV_DEVNODE_E4C669": "/dev/video0"}, devices=[("/dev/video0", "/dev/zero")]
+    )
+    try:
+        failed = json.loads(_wait_for_line(running, r'"event": "device_failed"', timeout=20))
+        assert (failed["devnode"], failed["errno"]) == ("/dev/video0", "ENOTTY")
+        serving = json.loads(_wait_for_line(running, r'"event": "broker_serving"', timeout=20))
+        assert serving["address"] == "0.0.0.0:8083"
         bundle.kill(running, "TERM")
         assert running.proc.wait(timeout=10) == 0, running.lines
     finally:

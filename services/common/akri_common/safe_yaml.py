@@ -10,20 +10,20 @@ the anchor's subtree); a document past ``Limits``, or with an alias inside the n
 refused too (Python refuses to convert those past 4,300 digits with a ``ValueError``, not a YAML
 error). Every failure is one ``UnsafeYamlError`` (a ``ValueError``) with a one-line reason.
 
-:func:`shown` is the matching rule for messages: a bounded ``repr`` of any value, however large or
-deep, that never walks more than a few items of it.
+:func:`shown` (from :mod:`akri_common.shown`) is the matching rule for messages.
 """
 
 from __future__ import annotations
 
-import reprlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import yaml
 
-MAX_SHOWN = 80
+from akri_common.shown import MAX_SHOWN, shown
+
+__all__ = ["DEFAULT_LIMITS", "MAX_SHOWN", "Limits", "UnsafeYamlError", "load", "load_all", "shown"]
 
 
 @dataclass(frozen=True)
@@ -177,31 +177,6 @@ class _Loader(_BaseLoader):  # type: ignore[misc]
 
 
 _Loader.add_constructor("tag:yaml.org,2002:int", _Loader.construct_yaml_int)
-
-
-class _Shown(reprlib.Repr):
-    def __init__(self) -> None:
-        super().__init__()
-        self.maxlevel = 3
-        self.maxstring = 60
-        self.maxother = 60
-        self.maxlong = 40
-        self.maxdict = self.maxlist = self.maxtuple = self.maxset = 6
-
-    def repr_int(self, x: int, level: int) -> str:
-        if x.bit_length() > 128:
-            return f"<an integer of {x.bit_length()} bits>"
-        return super().repr_int(x, level)
-
-
-_SHOWN = _Shown()
-
-
-def shown(value: Any, limit: int = MAX_SHOWN) -> str:
-    """A ``repr`` of ``value`` of at most ``limit`` characters, in time bounded by ``limit``
-    whatever the value's size or depth."""
-    text = _SHOWN.repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _one_line(text: str, limit: int = 200) -> str:

@@ -27,7 +27,7 @@ import structlog
 from aiohttp import web
 from prometheus_client import Counter, Histogram
 
-from akri_common.safe_yaml import shown
+from akri_common.shown import shown
 from akri_webhook.problems import Problem
 from akri_webhook.review import Decision, ReviewError, review
 from akri_webhook.schemas import SchemaSet

@@ -12,6 +12,7 @@ alone until it changes. Errors are typed; the controller retries them with back-
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from dataclasses import dataclass, field
 
@@ -36,6 +37,8 @@ log = structlog.get_logger(__name__)
 
 # Looking again just after a grace ends, not just before it.
 RECHECK_MARGIN = 0.05
+# Instance writes in flight at once: each may hold one TLS connection of the API client.
+APPLY_CONCURRENCY = 8
 
 
 class InstanceChangedError(Exception):
@@ -119,12 +122,7 @@ class ConfigurationReconciler:
             node=self.node,
             listed=state.listed,
         )
-        for manifest in plan.apply:
-            # Forced: on a shared Instance every node co-owns the fields derived from the
-            # Configuration, so a changed capacity or brokerProperties would otherwise conflict
-            # with the nodes that have not applied it yet. ``nodes`` entries stay per node.
-            await self.objects.apply(INSTANCE, manifest, field_manager=self.node, force=True)
-            log.info("instance_applied", instance=manifest["metadata"]["name"], node=self.node)
+        await self._apply_instances(plan.apply)
         self._register_devices(configuration.namespace, configuration.name, state.instances)
         shared = sum(1 for i in state.instances if i.spec.shared)
         _count_instances(configuration.name, shared=shared, unshared=len(state.instances) - shared)
@@ -132,6 +130,29 @@ class ConfigurationReconciler:
             await self._release(release)
         for orphan in plan.delete:
             await self._delete_orphan(orphan)
+
+    async def _apply_instances(self, manifests: tuple[JsonObject, ...]) -> None:
+        """Applies the Instances ``APPLY_CONCURRENCY`` at a time (100 devices found at once are 100
+        requests: one after the other they take a round trip each); raises the first error once
+        every request has ended, so the retry finds no write of this pass still in flight."""
+        limit = asyncio.Semaphore(APPLY_CONCURRENCY)
+
+        async def one(manifest: JsonObject) -> None:
+            async with limit:
+                # Forced: on a shared Instance every node co-owns the fields derived from the
+                # Configuration, so a changed capacity or brokerProperties would otherwise
+                # conflict with the nodes that have not applied it yet. ``nodes`` entries stay
+                # per node.
+                written = await self.objects.apply(
+                    INSTANCE, manifest, field_manager=self.node, force=True
+                )
+            self.instances.written(written)
+            log.info("instance_applied", instance=manifest["metadata"]["name"], node=self.node)
+
+        results = await asyncio.gather(*(one(m) for m in manifests), return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
 
     def _register_devices(
         self, namespace: str, configuration: ConfigurationName, desired: tuple[DesiredInstance, ...]
@@ -174,6 +195,7 @@ class ConfigurationReconciler:
                     INSTANCE, release.patch(), namespace=release.namespace, name=release.name
                 )
                 log.info("instance_released", instance=where, node=self.node)
+                self.instances.written(result)
                 if result.get("spec", {}).get("nodes"):
                     return
                 release_uid, version = (
@@ -192,8 +214,10 @@ class ConfigurationReconciler:
                 uid=release_uid,
                 resource_version=version,
             )
+            self.instances.deleted(ObjectKey(release.namespace, release.name), release_uid)
             log.info("instance_deleted", instance=where, node=self.node)
         except NotFoundError:
+            self.instances.deleted(ObjectKey(release.namespace, release.name), release.uid)
             return
         except (ConflictError, InvalidError) as err:
             # Changed meanwhile (another node joined or left, a deviceUsage write): the watch
@@ -212,10 +236,12 @@ class ConfigurationReconciler:
                 resource_version=orphan.resource_version,
             )
         except NotFoundError:
+            self.instances.deleted(ObjectKey(orphan.namespace, orphan.name), orphan.uid)
             return
         except ConflictError as err:
             log.info("orphan_delete_retry", instance=where, node=self.node)
             raise InstanceChangedError(where, str(err)) from err
+        self.instances.deleted(ObjectKey(orphan.namespace, orphan.name), orphan.uid)
         log.info("orphan_instance_deleted", instance=where, node=self.node)
 
 

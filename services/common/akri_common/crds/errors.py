@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from akri_common.safe_yaml import shown
+from akri_common.shown import shown
 
 
 class InvalidResourceError(ValueError):

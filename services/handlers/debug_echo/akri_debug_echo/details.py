@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from akri_common.safe_yaml import shown
+from akri_common.shown import shown
 from akri_handler_sdk import InvalidDetailsError
 from akri_handler_sdk.details import load_mapping
 

@@ -1,0 +1,247 @@
+"""The chart with upstream's own resource values (spec/akri-compat.md §7) on the container nodes.
+
+Requests and limits as upstream's chart sets them: agent 11Mi/10m and 79Mi/26m, controller 11Mi/10m
+and 100Mi/26m, debugEcho handler 11Mi/10m and 24Mi/26m, webhook 100Mi/15m and 100Mi/26m. The
+release runs debugEcho with 100 devices seen by both nodes, and for 5 minutes the devices go
+offline and come back (the handlers' availability file, written on each node), so the agents delete
+and re-create 100 Instances and device plugins again and again. Throughout: no container restarts,
+no OOM kill (neither the pod's last termination nor the cgroup's own ``oom_kill`` count), every
+component Ready at every sample. Printed: each component's time from its container's start to
+Ready, and its working set in its own cgroup (most seen, against the limit); then the agents'
+working set with 500 devices.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from akri_testbed.cluster import Cluster, container_node
+
+from tests.support.cgroups import ContainerRow, container_rows, oom_kills
+from tests.support.helm import CHART, helm_binary
+from tests.support.images import ImageRefs
+from tests.support.kubectl import Kubectl, wait_until
+
+NAMESPACE = "akri-upstream-resources"
+RELEASE = "akri"
+DEVICES = 100
+MANY_DEVICES = 500
+LOOP_SECONDS = 300.0
+AVAILABILITY = "/var/lib/akri/debug-echo-availability.txt"
+READY_TARGET_S = 15
+# Upstream's chart values (spec/akri-compat.md §7): requests and limits.
+UPSTREAM_RESOURCES: dict[str, dict[str, str]] = {
+    "agent": {"memoryRequest": "11Mi", "cpuRequest": "10m", "memoryLimit": "79Mi", "cpuLimit": "26m"},
+    "controller": {"memoryRequest": "11Mi", "cpuRequest": "10m", "memoryLimit": "100Mi", "cpuLimit": "26m"},
+    "webhookConfiguration": {"memoryRequest": "100Mi", "cpuRequest": "15m", "memoryLimit": "100Mi", "cpuLimit": "26m"},
+    "debugEcho": {"memoryRequest": "11Mi", "cpuRequest": "10m", "memoryLimit": "24Mi", "cpuLimit": "26m"},
+}  # fmt: skip
+
+pytestmark = [pytest.mark.containers, pytest.mark.timeout(1800)]
+
+
+def _descriptions(count: int) -> list[str]:
+    return [f"device-{i:03d}" for i in range(count)]
+
+
+def _values() -> dict[str, Any]:
+    return {
+        "agent": {"resources": UPSTREAM_RESOURCES["agent"]},
+        "controller": {"resources": UPSTREAM_RESOURCES["controller"]},
+        "webhookConfiguration": {"resources": UPSTREAM_RESOURCES["webhookConfiguration"]},
+        "debugEcho": {
+            "discovery": {
+                "enabled": True,
+                "resources": UPSTREAM_RESOURCES["debugEcho"],
+                "env": {"DEBUG_ECHO_AVAILABILITY_FILE": AVAILABILITY},
+            },
+            "configuration": {
+                "enabled": True,
+                "discoveryDetails": {"descriptions": _descriptions(DEVICES)},
+            },
+        },
+    }
+
+
+def _helm(cluster: Cluster, *args: str, values: dict[str, Any] | None = None) -> None:
+    with tempfile.TemporaryDirectory(prefix="akri-helm-") as tmp:
+        extra: list[str] = []
+        if values is not None:
+            path = Path(tmp) / "values.yaml"
+            path.write_text(yaml.safe_dump(values))
+            extra = ["-f", str(path)]
+        result = subprocess.run(
+            [str(helm_binary()), *args, *extra],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+            env={
+                "HOME": tmp,
+                "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+                "KUBECONFIG": str(cluster.kubeconfig),
+            },
+        )
+    assert result.returncode == 0, f"helm {' '.join(args)}:\n{result.stderr}{result.stdout}"
+
+
+def _availability(cluster: Cluster, text: str) -> None:
+    for node in cluster.nodes:
+        path = container_node(cluster, node.name).host_path(AVAILABILITY)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+
+
+@pytest.fixture
+def release(container_testbed: Cluster, images: ImageRefs) -> Iterator[Kubectl]:
+    kubectl = Kubectl.of(container_testbed)
+    _availability(container_testbed, "online")
+    try:
+        yield kubectl
+    finally:
+        _helm(
+            container_testbed, "uninstall", RELEASE, "-n", NAMESPACE, "--wait", "--timeout", "180s"
+        )
+        kubectl.run("delete", "namespace", NAMESPACE, "--wait=true", "--timeout=180s", check=False)
+        for node in container_testbed.nodes:
+            path = container_node(container_testbed, node.name).host_path(AVAILABILITY)
+            path.unlink(missing_ok=True)
+
+
+def _workload_pods(kubectl: Kubectl) -> list[dict[str, Any]]:
+    """The release's long-running pods (not its hook Jobs' pods)."""
+    return [
+        p
+        for p in kubectl.items("pods", NAMESPACE, "app.kubernetes.io/part-of=akri")
+        if not any(o.get("kind") == "Job" for o in p["metadata"].get("ownerReferences", []))
+    ]
+
+
+def _instances_on_both(kubectl: Kubectl, cluster: Cluster, count: int) -> bool:
+    nodes = sorted(n.name for n in cluster.nodes)
+    found = kubectl.items("instances.akri.sh", NAMESPACE)
+    return len(found) == count and all(sorted(i["spec"]["nodes"]) == nodes for i in found)
+
+
+def _timestamp(text: str) -> datetime.datetime:
+    return datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _ready_seconds(pod: dict[str, Any]) -> float:
+    """From the container's start to the pod's Ready condition (the API's 1 s resolution)."""
+    started = pod["status"]["containerStatuses"][0]["state"]["running"]["startedAt"]
+    ready = next(c for c in pod["status"]["conditions"] if c["type"] == "Ready")
+    return (_timestamp(ready["lastTransitionTime"]) - _timestamp(started)).total_seconds()
+
+
+def _healthy(cluster: Cluster, pods: list[dict[str, Any]], rows: list[ContainerRow]) -> list[str]:
+    """What is wrong with the containers: restarts, OOM kills, not Ready."""
+    problems = []
+    by_pod = {p["metadata"]["name"]: p for p in pods}
+    for row in rows:
+        if row.restarts or row.last_terminated:
+            problems.append(f"{row.pod}: {row.restarts} restarts, last {row.last_terminated!r}")
+        if not row.ready:
+            problems.append(f"{row.pod}: not Ready")
+        if row.container_id:
+            try:
+                kills = oom_kills(cluster, by_pod[row.pod], row.container_id)
+            except OSError:
+                kills = 0
+            if kills:
+                problems.append(f"{row.pod}: {kills} OOM kills in its cgroup")
+    return problems
+
+
+def test_upstream_resources_hundred_devices_for_five_minutes(
+    container_testbed: Cluster, release: Kubectl
+) -> None:
+    kubectl = release
+    started = time.monotonic()
+    _helm(
+        container_testbed,
+        "upgrade", "--install", RELEASE, str(CHART), "-n", NAMESPACE, "--create-namespace",
+        "--wait", "--timeout", "300s",
+        values=_values(),
+    )  # fmt: skip
+    installed = time.monotonic() - started
+    wait_until(
+        lambda: _instances_on_both(kubectl, container_testbed, DEVICES),
+        what=f"{DEVICES} Instances on both nodes",
+        timeout=300,
+    )
+    pods = _workload_pods(kubectl)
+    print(f"\nhelm install --wait with upstream's resources: {installed:.1f} s")
+    print("container start -> Ready, per pod (upstream's CPU limits):")
+    ready_times = {p["metadata"]["name"]: _ready_seconds(p) for p in pods}
+    for name, seconds in sorted(ready_times.items()):
+        print(f"  {name:<55} {seconds:5.0f} s")
+    most: dict[str, tuple[float, str]] = {}
+    samples = 0
+    cycles = 0
+    loop_start = time.monotonic()
+    while time.monotonic() - loop_start < LOOP_SECONDS:
+        _availability(container_testbed, "OFFLINE")
+        wait_until(
+            lambda: not kubectl.items("instances.akri.sh", NAMESPACE),
+            what="every Instance gone",
+            timeout=180,
+        )
+        _availability(container_testbed, "online")
+        wait_until(
+            lambda: _instances_on_both(kubectl, container_testbed, DEVICES),
+            what=f"{DEVICES} Instances back",
+            timeout=180,
+        )
+        cycles += 1
+        pods = _workload_pods(kubectl)
+        rows = container_rows(container_testbed, pods)
+        samples += 1
+        problems = _healthy(container_testbed, pods, rows)
+        assert not problems, problems
+        for row in rows:
+            if (
+                row.working_set_mib is not None
+                and row.working_set_mib > most.get(row.component, (0.0, ""))[0]
+            ):
+                most[row.component] = (row.working_set_mib, row.limit)
+    print(
+        f"{cycles} cycles of {DEVICES} devices offline and back in {LOOP_SECONDS:.0f} s,"
+        f" no restart, no OOM kill, every component Ready at each of {samples} samples"
+    )
+    print("most working set seen per component (cgroup), against upstream's limit:")
+    for component, (mib, limit) in sorted(most.items()):
+        print(f"  {component:<32} {mib:6.1f} MiB (limit {limit})")
+
+    configuration = kubectl.items("configurations.akri.sh", NAMESPACE)[0]
+    configuration["spec"]["discoveryHandler"]["discoveryDetails"] = yaml.safe_dump(
+        {"descriptions": _descriptions(MANY_DEVICES)}
+    )
+    for key in ("resourceVersion", "managedFields", "uid", "generation", "creationTimestamp"):
+        configuration["metadata"].pop(key, None)
+    configuration.pop("status", None)
+    kubectl.apply(configuration)
+    wait_until(
+        lambda: _instances_on_both(kubectl, container_testbed, MANY_DEVICES),
+        what=f"{MANY_DEVICES} Instances on both nodes",
+        timeout=600,
+    )
+    pods = _workload_pods(kubectl)
+    rows = container_rows(container_testbed, pods)
+    print(f"with {MANY_DEVICES} devices:")
+    for row in sorted(rows, key=lambda r: r.pod):
+        shown = "?" if row.working_set_mib is None else f"{row.working_set_mib:6.1f}"
+        print(f"  {row.pod:<55} {shown} MiB (limit {row.limit})")
+    problems = _healthy(container_testbed, pods, rows)
+    assert not problems, problems
+    slow = {name: s for name, s in ready_times.items() if s > READY_TARGET_S}
+    print(f"Ready later than {READY_TARGET_S} s after start: {slow or 'none'}")
