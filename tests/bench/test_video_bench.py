@@ -24,9 +24,9 @@ from akri_testbed.cluster import Cluster
 from akri_streaming import mjpeg
 from akri_streaming.manifest import NAME
 from tests.bench.figures import latency_line
-from tests.bench.test_chart_bench import working_set_mib
 from tests.support import video_demo
 from tests.support.browser import Page, browser, tiles
+from tests.support.cgroups import working_set_mib
 from tests.support.images import ImageRefs
 from tests.support.kubectl import Kubectl
 from tests.support.processes import wait_for
