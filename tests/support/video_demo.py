@@ -138,7 +138,10 @@ def uninstall(cluster: Cluster, kubectl: Kubectl) -> None:
         check=False,
         timeout=180,
     )
-    kubectl.run("delete", "namespace", NAMESPACE, "--wait=true", "--timeout=120s", check=False)
+    # kubectl's own deadline, inside the call's: a slow namespace deletion is no teardown error.
+    kubectl.run(
+        "delete", "namespace", NAMESPACE, "--wait=true", "--timeout=120s", check=False, timeout=150
+    )
 
 
 def deploy_app(kubectl: Kubectl, image: str) -> dict[str, Any]:
