@@ -28,7 +28,7 @@ if [ "${1:-}" = "--runtime" ]; then
     echo "setup: installing akri-py with runtime dependencies only into .venv-runtime"
     rm -rf .venv-runtime
     "$python" -m venv .venv-runtime
-    .venv-runtime/bin/python -m pip install -q --disable-pip-version-check -e '.[agent,controller,debug-echo,udev,onvif,opcua,opcua-broker,webhook,cli]'
+    .venv-runtime/bin/python -m pip install -q --disable-pip-version-check -e '.[agent,controller,debug-echo,udev,onvif,opcua,opcua-broker,webhook,streaming,cli]'
     touch "$stamp"
   fi
   exit 0
@@ -40,7 +40,7 @@ fi
 stamp=.venv/.akri-setup-$(sha256sum pyproject.toml | cut -c1-16)
 if [ ! -f "$stamp" ]; then
   echo "setup: installing akri-py and its development tools into .venv"
-  .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev,agent,controller,debug-echo,udev,onvif,opcua,opcua-broker,webhook,cli]'
+  .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev,agent,controller,debug-echo,udev,onvif,opcua,opcua-broker,webhook,streaming,cli]'
   rm -f .venv/.akri-setup-*
   touch "$stamp"
 fi

@@ -174,6 +174,14 @@ IMAGES: tuple[ImageSpec, ...] = (
         ports=(8083,),
     ),
     ImageSpec(
+        name="video-streaming-app",
+        size_target_mib=70,
+        extra="streaming",
+        module="akri_streaming",
+        title="Akri-py video streaming app (every camera of a Configuration, live, in a web page)",
+        ports=(5000,),
+    ),
+    ImageSpec(
         name="onvif-video-broker",
         extra="onvif-video-broker",
         module="akri_brokers.onvif_video",

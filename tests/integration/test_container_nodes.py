@@ -97,6 +97,7 @@ MISSING_SETTING = {
     "udev-video-broker": "UDEV_DEVNODE",
     "opcua-discovery": "DISCOVERY_HANDLERS_DIRECTORY",
     "opcua-broker": "OPCUA_DISCOVERY_URL",
+    "video-streaming-app": "CONFIGURATION_NAME",
     "onvif-video-broker": "ONVIF_PROFILE",
     "go-names-discovery": "DISCOVERY_HANDLERS_DIRECTORY",
 }
