@@ -112,12 +112,25 @@ async def test_agent_rides_out_an_api_outage(
                 return False
             return True
 
+        def tail() -> str:
+            return "\n".join(agent.log().splitlines()[-60:])
+
         await wait_for(answers, timeout=60, what="the API server back", interval=0.5)
-        took = await wait_for(
-            lambda: have(set()), timeout=30, what="the change made during the outage", interval=0.2
-        )
-        print(f"caught up {took:.1f} s after the API server answered again")
-        availability.unlink()
-        await wait_for(lambda: have(both), timeout=10, what="Instances back", interval=0.2)
+        try:
+            # Bound: a write sent while the API server was still starting may wait out the
+            # request timeout (30 s) before the retry, which comes within the back-off cap (15 s).
+            took = await wait_for(
+                lambda: have(set()),
+                timeout=60,
+                what="the change made during the outage",
+                interval=0.2,
+            )
+            print(f"caught up {took:.1f} s after the API server answered again")
+            # The device comes back at once: the agent's own delete is known to it even while its
+            # Instance watch is still waiting out its back-off, so the Instances are re-created.
+            availability.unlink()
+            await wait_for(lambda: have(both), timeout=10, what="Instances back", interval=0.2)
+        except AssertionError as err:
+            raise AssertionError(f"{err}\nthe agent's last log lines:\n{tail()}") from None
         assert agent.proc.returncode is None
         assert "watch_failed" in agent.log(), "the outage was noticed and retried"

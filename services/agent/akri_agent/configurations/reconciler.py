@@ -123,7 +123,10 @@ class ConfigurationReconciler:
             # Forced: on a shared Instance every node co-owns the fields derived from the
             # Configuration, so a changed capacity or brokerProperties would otherwise conflict
             # with the nodes that have not applied it yet. ``nodes`` entries stay per node.
-            await self.objects.apply(INSTANCE, manifest, field_manager=self.node, force=True)
+            written = await self.objects.apply(
+                INSTANCE, manifest, field_manager=self.node, force=True
+            )
+            self.instances.written(written)
             log.info("instance_applied", instance=manifest["metadata"]["name"], node=self.node)
         self._register_devices(configuration.namespace, configuration.name, state.instances)
         shared = sum(1 for i in state.instances if i.spec.shared)
@@ -174,6 +177,7 @@ class ConfigurationReconciler:
                     INSTANCE, release.patch(), namespace=release.namespace, name=release.name
                 )
                 log.info("instance_released", instance=where, node=self.node)
+                self.instances.written(result)
                 if result.get("spec", {}).get("nodes"):
                     return
                 release_uid, version = (
@@ -192,8 +196,10 @@ class ConfigurationReconciler:
                 uid=release_uid,
                 resource_version=version,
             )
+            self.instances.deleted(ObjectKey(release.namespace, release.name), release_uid)
             log.info("instance_deleted", instance=where, node=self.node)
         except NotFoundError:
+            self.instances.deleted(ObjectKey(release.namespace, release.name), release.uid)
             return
         except (ConflictError, InvalidError) as err:
             # Changed meanwhile (another node joined or left, a deviceUsage write): the watch
@@ -212,10 +218,12 @@ class ConfigurationReconciler:
                 resource_version=orphan.resource_version,
             )
         except NotFoundError:
+            self.instances.deleted(ObjectKey(orphan.namespace, orphan.name), orphan.uid)
             return
         except ConflictError as err:
             log.info("orphan_delete_retry", instance=where, node=self.node)
             raise InstanceChangedError(where, str(err)) from err
+        self.instances.deleted(ObjectKey(orphan.namespace, orphan.name), orphan.uid)
         log.info("orphan_instance_deleted", instance=where, node=self.node)
 
 

@@ -21,7 +21,7 @@ from akri_common.k8s.store import ObjectKey, Store
 log = structlog.get_logger(__name__)
 
 BACKOFF_INITIAL = 0.5
-BACKOFF_CAP = 30.0
+BACKOFF_CAP = 10.0
 
 
 class Reflector:

@@ -1,4 +1,10 @@
-"""A local cache of one kind's objects, keyed by namespace and name, fed by a reflector."""
+"""A local cache of one kind's objects, keyed by namespace and name, fed by a reflector.
+
+A writer may also tell the cache what its own successful writes returned (``written``,
+``deleted``), so that its next decision does not rest on a copy its own write already replaced:
+a watch that is down (an API server restarting, a relist waiting out its back-off) would otherwise
+keep showing a deleted object, or an older version, until it comes back.
+"""
 
 from __future__ import annotations
 
@@ -61,6 +67,29 @@ class Store:
         key = ObjectKey.of(obj)
         self._objects.pop(key, None)
         return key
+
+    def written(self, obj: JsonObject) -> None:
+        """Keeps what a successful write returned, unless the cache already holds a newer copy
+        (the watch can be ahead of the write's own answer). Versions that are not integers
+        cannot be ordered; then the cache is left to the watch."""
+        key = ObjectKey.of(obj)
+        held = self._objects.get(key)
+        if held is None or _newer(obj, than=held):
+            self._objects[key] = obj
+
+    def deleted(self, key: ObjectKey, uid: str) -> None:
+        """Forgets the object that a successful delete (with a ``uid`` precondition) removed; a
+        newer object of the same name (another uid) stays."""
+        held = self._objects.get(key)
+        if held is not None and held.get("metadata", {}).get("uid") == uid:
+            del self._objects[key]
+
+
+def _newer(obj: JsonObject, *, than: JsonObject) -> bool:
+    if obj.get("metadata", {}).get("uid") != than.get("metadata", {}).get("uid"):
+        return True  # a new object under the same name: the old one is gone
+    mine, held = _version(obj) or "", _version(than) or ""
+    return mine.isdigit() and held.isdigit() and int(mine) > int(held)
 
 
 def _version(obj: JsonObject | None) -> str | None:
