@@ -121,6 +121,16 @@ def live_cameras(listing: dict[str, Any], ips: set[str]) -> set[str]:
     return shown
 
 
+def summary(listing: dict[str, Any]) -> str:
+    """The camera list in one bounded line (for an error message); pure."""
+    tiles = [
+        f"{str(t.get('label', ''))[:40]} [{str(t.get('camera', ''))[:60]}]: "
+        f"{str(t.get('status', ''))[:80]}"
+        for t in listing.get("cameras", [])[:MAX_CAMERAS]
+    ]
+    return "; ".join(tiles) or "no tiles"
+
+
 def _names(text: str, ip: str) -> bool:
     """``ip`` appears in ``text`` as a whole address (10.200.0.12 is not in 10.200.0.120)."""
     start = text.find(ip)
@@ -141,6 +151,7 @@ class VideoStory:
         self.cameras = Cameras(demo)
         self.forwarder: subprocess.Popen[bytes] | None = None
         self.url = ""
+        self.seen = "nothing yet"  # the page's last camera list, shown when a step times out
 
     def say(self, text: str) -> None:
         print(f"[{time.strftime('%H:%M:%S')}] {text}", flush=True)
@@ -229,7 +240,7 @@ class VideoStory:
             if found:
                 return found
             if time.monotonic() >= deadline:
-                raise TimeoutError(f"{what}: not seen within {timeout:g} s")
+                raise TimeoutError(f"{what}: not seen within {timeout:g} s (the page: {self.seen})")
             await asyncio.sleep(POLL_SECONDS)  # wait-ok: the poll interval of a deadline wait
 
     async def _items(self, kind: str, *args: str) -> list[dict[str, Any]]:
@@ -300,7 +311,9 @@ class VideoStory:
                 session.get(self.url + "camera_list") as response,
             ):
                 listing = await response.json()
-        except (aiohttp.ClientError, TimeoutError, ValueError):
+        except (aiohttp.ClientError, TimeoutError, ValueError) as err:
+            self.seen = f"{type(err).__name__}: {str(err)[:200]}"
             return False
+        self.seen = summary(listing)
         ours = {Camera(i).ip for i in range(MAX_CAMERAS)}
         return live_cameras(listing, ours) == ips
