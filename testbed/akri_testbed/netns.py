@@ -141,7 +141,9 @@ def plumbing(network: Network) -> list[list[str]]:
 
 def host_plumbing(network: Network, suffix: str, ip: str) -> list[list[str]]:
     """Commands that add a bare host (a simulated camera, a server) on the node network: its own
-    namespace ``akri-<id>-<suffix>`` with ``eth0`` at ``ip`` on the bridge (pure)."""
+    namespace ``akri-<id>-<suffix>`` with ``eth0`` at ``ip`` on the bridge, and a route to each
+    node's pod /24 via that node, as the nodes have, so that it can answer pods (a broker reading
+    a camera): the gateway, its default route, does not forward (pure)."""
     ns = f"{network.cluster}-{suffix}"
     port = f"h-{suffix}"[:15]
     return [
@@ -166,6 +168,10 @@ def host_plumbing(network: Network, suffix: str, ip: str) -> list[list[str]]:
         ["ip", "-n", ns, "addr", "add", f"{ip}/24", "dev", "eth0"],
         ["ip", "-n", ns, "link", "set", "eth0", "up"],
         ["ip", "-n", ns, "route", "add", "default", "via", GATEWAY_IP],
+        *(
+            ["ip", "-n", ns, "route", "add", node.pod_subnet, "via", node.ip]
+            for node in (NodeNetwork(index) for index in range(1, network.nodes + 1))
+        ),
     ]
 
 
