@@ -197,6 +197,9 @@ class VideoStory:
             f"{gone.name}'s tile gone",
             timeout=TILE_TIMEOUT,
         )
+        await self._until(
+            lambda: self._no_instance(gone.uuid), f"{gone.name}'s Instance and brokers gone"
+        )
         self.say(f"{gone.name}'s Instance, broker and tile are gone")
         self.cameras.start(gone)
         await self._until(
@@ -268,6 +271,18 @@ class VideoStory:
             f"{name} on {'+'.join(sorted(i['spec']['nodes']))}"
             for name, i in sorted(instances.items())
         )
+
+    async def _no_instance(self, uuid: str) -> bool:
+        """No Instance of the camera ``uuid`` and no broker of such an Instance is left."""
+        instances = await self._items("instances.akri.sh")
+        if any(
+            i["spec"].get("brokerProperties", {}).get("ONVIF_DEVICE_UUID") == uuid
+            for i in instances
+        ):
+            return False
+        known = {i["metadata"]["name"] for i in instances}
+        brokers = await self._items("pods", "-l", "controller=akri.sh")
+        return all(p["metadata"]["labels"].get("akri.sh/instance") in known for p in brokers)
 
     async def _deploy_app(self) -> None:
         path = self.demo.directory / "video-streaming-app.yaml"
