@@ -1,4 +1,4 @@
-"""`python -m demo [--once] [--local]`: the Akri-py demo (see demo/__init__.py)."""
+"""`python -m demo [--once] [--local | --video]`: the Akri-py demo (see demo/__init__.py)."""
 
 from __future__ import annotations
 
@@ -15,9 +15,10 @@ from akri_common.k8s.objects import Objects
 from demo import local
 from demo.cluster import CommandError, running
 from demo.story import Story
+from demo.video import VideoStory
 
 
-async def cluster_demo(*, once: bool) -> int:
+async def cluster_demo(*, once: bool, video: bool = False) -> int:
     directory = Path(tempfile.mkdtemp(prefix="akri-demo-", dir="/tmp"))
     print(f"starting a two-node container cluster with our images in {directory} ...", flush=True)
     failed = False
@@ -27,7 +28,11 @@ async def cluster_demo(*, once: bool) -> int:
             api = await connect(demo.testbed.kubeconfig)
             async with api:
                 live = not once and sys.stdout.isatty()
-                story = Story(demo, Objects(api), live=live, step_pause=5.0 if live else 0.0)
+                story: Story | VideoStory = (
+                    VideoStory(demo, live=live)
+                    if video
+                    else Story(demo, Objects(api), live=live, step_pause=5.0 if live else 0.0)
+                )
                 task = asyncio.ensure_future(story.run())
                 loop = asyncio.get_running_loop()
                 for signum in (signal.SIGINT, signal.SIGTERM):
@@ -57,10 +62,17 @@ def main() -> int:
     parser.add_argument(
         "--local", action="store_true", help="no cluster: a handler and `akri discover --watch`"
     )
+    parser.add_argument(
+        "--video",
+        action="store_true",
+        help="the video story: cameras, video brokers and the streaming app's page",
+    )
     args = parser.parse_args()
+    if args.local and args.video:
+        parser.error("--local and --video exclude each other (the video story needs the cluster)")
     if args.local:
         return asyncio.run(local.main_async(args.once))
-    return asyncio.run(cluster_demo(once=args.once))
+    return asyncio.run(cluster_demo(once=args.once, video=args.video))
 
 
 if __name__ == "__main__":
