@@ -12,6 +12,7 @@ from akri_onvif.device_service import NetworkFacts, facts_from_interfaces, fault
 from akri_onvif.inventory import (
     UNKNOWN,
     Camera,
+    announced_name,
     device_for,
     device_list,
     needs_network_facts,
@@ -101,3 +102,29 @@ def test_needs_network_facts_and_silence() -> None:
     assert needs_network_facts(known, "http://other/")
     assert needs_network_facts(Camera(Endpoint("u1", (URL,)), {URL: UNKNOWN}), URL)
     assert silent_after_round({"a", "b"}, {"b", "c"}) == {"a"}
+
+
+@pytest.mark.parametrize(
+    ("scopes", "name"),
+    [
+        (None, None),
+        (("onvif://www.onvif.org/type/video_encoder",), None),
+        (("onvif://www.onvif.org/name/lobby",), "lobby"),
+        (("onvif://www.onvif.org/name/Front%20door%0A",), "Front door"),
+        (("onvif://www.onvif.org/name/",), None),
+        (("onvif://www.onvif.org/name/" + "x" * 1000,), "x" * 64),
+    ],
+)
+def test_the_name_a_camera_announces(scopes: tuple[str, ...] | None, name: str | None) -> None:
+    assert announced_name(scopes) == name
+
+
+def test_a_described_camera_carries_its_announced_name() -> None:
+    endpoint = Endpoint(
+        uuid="u1", xaddrs=(URL,), scopes=("onvif://www.onvif.org/name/lobby",), types=None
+    )
+    camera = Camera(endpoint, {URL: NetworkFacts("10.0.0.1", "aa")})
+    described = device_list(OnvifDetails(describe_media=True), [camera])
+    assert described[0].properties["ONVIF_DEVICE_NAME"] == "lobby"
+    plain = device_list(OnvifDetails(), [camera])
+    assert "ONVIF_DEVICE_NAME" not in plain[0].properties  # upstream's properties, as upstream

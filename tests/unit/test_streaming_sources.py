@@ -199,3 +199,17 @@ def test_plan_of_nothing_changed_is_empty() -> None:
     running = {"a": src("a")}
     changes = plan(running, [src("a")], limit=4)
     assert (changes.start, changes.stop, changes.update, changes.left_out) == ((), (), (), 0)
+
+
+def test_a_camera_that_announced_its_name_is_shown_by_it() -> None:
+    tiles = cluster_sources(
+        [service("akri-onvif-aaaaaa-svc", ip="10.96.0.11")],
+        [
+            instance(
+                "akri-onvif-aaaaaa",
+                properties={"ONVIF_DEVICE_NAME": "lobby", "ONVIF_DEVICE_IP_ADDRESS": "10.0.0.5"},
+            )
+        ],
+        configuration="akri-onvif",
+    )
+    assert [(t.label, t.named) for t in tiles] == [("lobby", True)]

@@ -55,6 +55,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from typing import cast
+from urllib.parse import quote
 from xml.etree import ElementTree as ET
 
 from aiohttp import web
@@ -605,7 +606,7 @@ def parse_args(argv: list[str]) -> tuple[list[Camera], bool, bool]:
             port=args.port,
             uuid=f"{args.uuid[:-4]}{index:04x}" if many else args.uuid,
             mac=f"{args.mac[:-5]}{index >> 8:02x}:{index & 0xFF:02x}" if many else args.mac,
-            scopes=tuple(args.scope),
+            scopes=tuple(args.scope) + _name_scope(args.name, index if many else None),
             username=args.username,
             password=args.password,
             mode=args.mode,
@@ -618,6 +619,14 @@ def parse_args(argv: list[str]) -> tuple[list[Camera], bool, bool]:
         for index, ip in enumerate(args.ip)
     ]
     return cameras, not args.no_hello, not args.no_discovery
+
+
+def _name_scope(name: str, index: int | None) -> tuple[str, ...]:
+    """A named camera announces its name, as ONVIF cameras do (``onvif://www.onvif.org/name/``)."""
+    if not name:
+        return ()
+    full = f"{name}-{index}" if index is not None else name
+    return (f"onvif://www.onvif.org/name/{quote(full, safe='')}",)
 
 
 if __name__ == "__main__":

@@ -28,7 +28,13 @@ CONFIGURATION_LABEL = "akri.sh/configuration"
 #: Both Services the controller makes carry it; the watch asks only for these.
 SERVICE_SELECTOR = "controller=akri.sh"
 #: Properties that name the camera, in the order they are preferred.
-NAME_PROPERTIES = ("ONVIF_DEVICE_IP_ADDRESS", "UDEV_DEVNODE", "OPCUA_DISCOVERY_URL")
+ANNOUNCED_NAME = "ONVIF_DEVICE_NAME"
+NAME_PROPERTIES = (
+    ANNOUNCED_NAME,
+    "ONVIF_DEVICE_IP_ADDRESS",
+    "UDEV_DEVNODE",
+    "OPCUA_DISCOVERY_URL",
+)
 ANY_CAMERA = "any camera"
 MAX_HOST = 253
 MAX_LABEL = 80
@@ -58,6 +64,7 @@ class Source:
     label: str  # the camera, until the camera names itself in its frames
     nodes: tuple[str, ...] = ()
     any_camera: bool = False
+    named: bool = False  # ``label`` is the name the camera announced (ONVIF_DEVICE_NAME)
 
 
 def parse_target(text: str, *, default_port: int = 80) -> Target:
@@ -152,13 +159,26 @@ def cluster_sources(
             first.append(Source(key, target, ANY_CAMERA, any_camera=True))
         elif (namespace, name) in wanted:
             instance = wanted[(namespace, name)]
-            rest.append(Source(key, target, instance_label(instance), instance_nodes(instance)))
+            rest.append(
+                Source(
+                    key,
+                    target,
+                    instance_label(instance),
+                    instance_nodes(instance),
+                    named=bool(_properties(instance).get(ANNOUNCED_NAME)),
+                )
+            )
     return sorted(first, key=lambda s: s.key) + sorted(rest, key=lambda s: s.key)
+
+
+def _properties(instance: JsonObject) -> dict[str, Any]:
+    properties = (instance.get("spec") or {}).get("brokerProperties") or {}
+    return properties if isinstance(properties, dict) else {}
 
 
 def instance_label(instance: JsonObject) -> str:
     """What names the camera before it names itself: a naming property, else the Instance."""
-    properties = (instance.get("spec") or {}).get("brokerProperties") or {}
+    properties = _properties(instance)
     for name in NAME_PROPERTIES:
         value = properties.get(name)
         if isinstance(value, str) and value:

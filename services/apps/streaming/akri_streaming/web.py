@@ -38,7 +38,12 @@ def describe(feed: Feed, *, now: float) -> dict[str, Any]:
     """A tile as ``/camera_list`` shows it."""
     source, slot = feed.source, feed.slot
     named = slot.latest.camera if slot.latest else ""
-    camera = f"{ANY_CAMERA}: {named}" if source.any_camera and named else (named or source.label)
+    if source.any_camera:
+        camera = f"{ANY_CAMERA}: {named}" if named else source.label
+    elif source.named:
+        camera = source.label  # the name the camera announced; its stream URL is no name
+    else:
+        camera = named or source.label
     if slot.latest is not None and now - slot.latest.at <= LIVE_WITHIN:
         status = "live"
     elif slot.error:

@@ -6,7 +6,7 @@ macAddresses: {action: Exclude, items: []}
 scopes:       {items: ["onvif://www.onvif.org/name/lobby"]}
 uuids:        {action: Exclude, items: [...]}
 discoveryTimeoutSeconds: 1
-describeMedia: false   # beyond upstream: media profiles and stream URIs in the properties
+describeMedia: false   # beyond upstream: media profiles, stream URIs and the announced name
 ```
 
 Every key is optional; ``action`` defaults to ``Include`` as upstream's does.

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from urllib.parse import unquote
 
 from akri_common.devices import Device
 from akri_onvif.details import OnvifDetails
@@ -21,6 +22,9 @@ SERVICE_URL = "ONVIF_DEVICE_SERVICE_URL"
 DEVICE_UUID = "ONVIF_DEVICE_UUID"
 IP_ADDRESS = "ONVIF_DEVICE_IP_ADDRESS"
 MAC_ADDRESS = "ONVIF_DEVICE_MAC_ADDRESS"
+DEVICE_NAME = "ONVIF_DEVICE_NAME"
+NAME_SCOPE = "onvif://www.onvif.org/name/"
+MAX_NAME = 64
 UNKNOWN = NetworkFacts(ip=None, mac=None)
 
 
@@ -44,21 +48,40 @@ def needs_network_facts(previous: Camera | None, url: str) -> bool:
     return previous.services[url] == UNKNOWN
 
 
-def device_for(url: str, uuid: str, facts: NetworkFacts) -> Device:
+def device_for(url: str, uuid: str, facts: NetworkFacts, *, name: str | None = None) -> Device:
     """Upstream's device: id ``<service-url>-<uuid>``, IP and MAC properties when known (and the
-    media properties when described)."""
+    media properties and the announced name when described)."""
     properties = {**facts.media, SERVICE_URL: url, DEVICE_UUID: uuid}
     if facts.ip is not None:
         properties[IP_ADDRESS] = facts.ip
     if facts.mac is not None:
         properties[MAC_ADDRESS] = facts.mac
+    if name is not None:
+        properties[DEVICE_NAME] = name
     return Device(id=f"{url}-{uuid}", properties=properties)
+
+
+def announced_name(scopes: tuple[str, ...] | None) -> str | None:
+    """The name a camera announces in its ``onvif://www.onvif.org/name/<name>`` scope (ONVIF Core
+    7.3.2.2), percent-decoded, printable characters only, at most ``MAX_NAME`` of them."""
+    for scope in scopes or ():
+        if scope.startswith(NAME_SCOPE):
+            raw = scope[len(NAME_SCOPE) : len(NAME_SCOPE) + 3 * MAX_NAME]
+            text = "".join(c for c in unquote(raw) if c.isprintable()).strip()[:MAX_NAME]
+            if text:
+                return text
+    return None
 
 
 def device_list(details: OnvifDetails, cameras: Iterable[Camera]) -> tuple[Device, ...]:
     """Every alive service URL of every camera that passes all filters, sorted by id."""
     devices = [
-        device_for(url, camera.endpoint.uuid, facts)
+        device_for(
+            url,
+            camera.endpoint.uuid,
+            facts,
+            name=announced_name(camera.endpoint.scopes) if details.describe_media else None,
+        )
         for camera in cameras
         if wanted(details, camera.endpoint)
         for url, facts in camera.services.items()
