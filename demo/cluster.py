@@ -12,16 +12,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import subprocess
-import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from akri_testbed.binaries import locate as locate_binaries
-from akri_testbed.cluster import Cluster, add_host, start_cluster, stop_cluster
+from akri_testbed.cluster import Cluster, start_cluster, stop_cluster
 
 from akri_images import locate as locate_images
+from demo.cameras import CameraHosts, SimulatedCamera
 
 REPO = Path(__file__).resolve().parents[1]
 CHART = REPO / "helm" / "akri"
@@ -31,6 +30,7 @@ RELEASE = "akri"
 CAMERA_IP = "10.200.0.100"
 CAMERA_UUID = "0a3ec5b4-6f4e-4d8a-9c1e-1d2c3b4a5f61"
 CAMERA_MAC = "02:00:00:00:01:01"
+CAMERA = SimulatedCamera("democam", CAMERA_IP, CAMERA_UUID, "demo-camera", CAMERA_MAC)
 COMMAND_TIMEOUT_S = 300.0
 
 
@@ -45,7 +45,7 @@ class Demo:
     testbed: Cluster
     kubectl_binary: Path
     helm_binary: Path
-    camera: subprocess.Popen[bytes] | None = None
+    cameras: CameraHosts = field(init=False)
     logs: list[Path] = field(default_factory=list)
 
     @property
@@ -83,35 +83,15 @@ class Demo:
     async def kubectl(self, *args: str, timeout: float = 60.0, check: bool = True) -> str:
         return await self._run([str(self.kubectl_binary), *args], timeout=timeout, check=check)
 
+    def __post_init__(self) -> None:
+        self.cameras = CameraHosts(self.testbed, self.directory / "logs" / "cameras.log")
+
     def start_camera(self) -> None:
         """A simulated ONVIF camera at ``CAMERA_IP`` on the node network (both nodes hear it)."""
-        netns_path = add_host(self.testbed, "democam", CAMERA_IP)
-        log = self.directory / "logs" / "camera.log"
-        log.parent.mkdir(parents=True, exist_ok=True)
-        with open(log, "ab") as out:
-            self.camera = subprocess.Popen(
-                [
-                    "nsenter", f"--net={netns_path}", "--",
-                    sys.executable, "-m", "tests.integration.onvif_support.camera",
-                    "--ip", CAMERA_IP, "--uuid", CAMERA_UUID, "--mac", CAMERA_MAC,
-                ],
-                cwd=REPO,
-                env={**os.environ, "PYTHONPATH": str(REPO)},
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )  # fmt: skip
+        self.cameras.start(CAMERA)
 
-    def stop_camera(self) -> None:
-        if self.camera is None:
-            return
-        self.camera.terminate()
-        try:
-            self.camera.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.camera.kill()
-            self.camera.wait()
-        self.camera = None
+    def stop_cameras(self) -> None:
+        self.cameras.stop_all()
 
 
 @contextlib.contextmanager
@@ -132,5 +112,5 @@ def running(directory: Path, *, report: Callable[[str], None] = print) -> Iterat
     try:
         yield demo
     finally:
-        demo.stop_camera()
+        demo.stop_cameras()
         stop_cluster(testbed.directory)

@@ -20,16 +20,16 @@ import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import aiohttp
 import yaml
-from akri_testbed.cluster import add_host, container_node, free_ports
+from akri_testbed.cluster import container_node, free_ports
 from akri_testbed.netns import NETNS_DIR
 
 from akri_streaming.manifest import NAME as APP
 from akri_streaming.manifest import manifests
+from demo.cameras import SimulatedCamera
 from demo.cluster import CHART, NAMESPACE, RELEASE, REPO, VALUES, Demo
 
 VIDEO_VALUES = VALUES / "onvif-video.yaml"
@@ -43,70 +43,15 @@ POLL_SECONDS = 0.5
 T = TypeVar("T")
 
 
-@dataclass(frozen=True)
-class Camera:
-    index: int
-
-    @property
-    def name(self) -> str:
-        return f"camera-{self.index + 1}"
-
-    @property
-    def ip(self) -> str:
-        return f"10.200.0.{FIRST_CAMERA_IP + self.index}"
-
-    @property
-    def uuid(self) -> str:
-        return f"d3e0a5c1-7b2f-4c8e-9a6d-00000000{self.index + 1:04d}"
-
-    @property
-    def mac(self) -> str:
-        return f"02:00:00:00:0e:{self.index + 1:02x}"
-
-
-@dataclass
-class Cameras:
-    """The simulated cameras, started and stopped one by one; all stopped on the way out."""
-
-    demo: Demo
-    running: dict[int, subprocess.Popen[bytes]] = field(default_factory=dict)
-    hosts: dict[int, str] = field(default_factory=dict)
-
-    def start(self, camera: Camera) -> None:
-        if camera.index not in self.hosts:
-            self.hosts[camera.index] = add_host(self.demo.testbed, f"vcam{camera.index}", camera.ip)
-        log = self.demo.directory / "logs" / f"{camera.name}.log"
-        log.parent.mkdir(parents=True, exist_ok=True)
-        with log.open("ab") as out:
-            self.running[camera.index] = subprocess.Popen(
-                [
-                    "nsenter", f"--net={self.hosts[camera.index]}", "--",
-                    sys.executable, "-m", "tests.integration.onvif_support.camera",
-                    "--ip", camera.ip, "--uuid", camera.uuid, "--mac", camera.mac,
-                    "--name", camera.name,
-                ],
-                cwd=REPO,
-                env={**os.environ, "PYTHONPATH": str(REPO)},
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )  # fmt: skip
-
-    def stop(self, camera: Camera) -> None:
-        """SIGTERM: the camera says Bye and goes."""
-        process = self.running.pop(camera.index, None)
-        if process is None:
-            return
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-    def stop_all(self) -> None:
-        for index in list(self.running):
-            self.stop(Camera(index))
+def camera(index: int) -> SimulatedCamera:
+    """The demo's camera ``index`` (0-based): ``camera-<index + 1>`` at 10.200.0.120 and up."""
+    return SimulatedCamera(
+        suffix=f"vcam{index}",
+        ip=f"10.200.0.{FIRST_CAMERA_IP + index}",
+        uuid=f"d3e0a5c1-7b2f-4c8e-9a6d-00000000{index + 1:04d}",
+        name=f"camera-{index + 1}",
+        mac=f"02:00:00:00:0e:{index + 1:02x}",
+    )
 
 
 def live_cameras(listing: dict[str, Any], ips: set[str]) -> set[str]:
@@ -148,7 +93,7 @@ class VideoStory:
     def __init__(self, demo: Demo, *, live: bool) -> None:
         self.demo = demo
         self.live = live
-        self.cameras = Cameras(demo)
+        self.cameras = demo.cameras
         self.forwarder: subprocess.Popen[bytes] | None = None
         self.url = ""
         self.seen = "nothing yet"  # the page's last camera list, shown when a step times out
@@ -173,9 +118,9 @@ class VideoStory:
             *("install", RELEASE, str(CHART), "-n", NAMESPACE, "--create-namespace"),
             *("--wait", "--timeout", "300s", "-f", str(VIDEO_VALUES)),
         )
-        first = [Camera(i) for i in range(3)]
-        for camera in first:
-            self.cameras.start(camera)
+        first = [camera(i) for i in range(3)]
+        for one in first:
+            self.cameras.start(one)
         self.say(f"three cameras on the node network: {', '.join(c.ip for c in first)}")
         brokers = await self._until(
             lambda: self._brokers_running({c.uuid for c in first}),
@@ -218,17 +163,17 @@ class VideoStory:
             line = (await loop.run_in_executor(None, sys.stdin.readline)).strip()
             if line == "" and sys.stdin.closed:
                 return
-            running = sorted(self.cameras.running)
+            running = [i for i in range(MAX_CAMERAS) if camera(i).uuid in self.cameras.running]
             if line == "add":
-                index = next(i for i in range(MAX_CAMERAS + 1) if i not in self.cameras.running)
-                if index >= MAX_CAMERAS:
+                free = [i for i in range(MAX_CAMERAS) if i not in running]
+                if not free:
                     self.say(f"at most {MAX_CAMERAS} cameras")
                     continue
-                self.cameras.start(Camera(index))
-                self.say(f"{Camera(index).name} switched on at {Camera(index).ip}")
+                self.cameras.start(camera(free[0]))
+                self.say(f"{camera(free[0]).name} switched on at {camera(free[0]).ip}")
             elif line == "remove" and running:
-                self.cameras.stop(Camera(running[-1]))
-                self.say(f"{Camera(running[-1]).name} switched off")
+                self.cameras.stop(camera(running[-1]))
+                self.say(f"{camera(running[-1]).name} switched off")
 
     async def _until(
         self,
@@ -330,5 +275,5 @@ class VideoStory:
             self.seen = f"{type(err).__name__}: {str(err)[:200]}"
             return False
         self.seen = summary(listing)
-        ours = {Camera(i).ip for i in range(MAX_CAMERAS)}
+        ours = {camera(i).ip for i in range(MAX_CAMERAS)}
         return live_cameras(listing, ours) == ips

@@ -23,6 +23,7 @@ from akri_testbed.cluster import Cluster
 
 from akri_streaming import mjpeg
 from akri_streaming.manifest import NAME
+from demo.cameras import CameraHosts
 from tests.bench.figures import latency_line
 from tests.support import video_demo
 from tests.support.browser import Page, browser, tiles
@@ -30,7 +31,6 @@ from tests.support.cgroups import working_set_mib
 from tests.support.images import ImageRefs
 from tests.support.kubectl import Kubectl
 from tests.support.processes import wait_for
-from tests.support.video_demo import CameraHosts
 
 CAMERAS = video_demo.cameras("bench", 150, 4)
 STREAM_SECONDS = 5.0

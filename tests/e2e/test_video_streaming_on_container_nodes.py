@@ -23,6 +23,7 @@ import pytest
 from akri_testbed.cluster import Cluster
 
 from akri_streaming import mjpeg
+from demo.cameras import CameraHosts, SimulatedCamera
 from tests.integration.onvif_support.footage import fields
 from tests.support import video_demo
 from tests.support.browser import Page, browser, tiles
@@ -30,7 +31,6 @@ from tests.support.images import ImageRefs
 from tests.support.kubectl import Kubectl, wait_until
 from tests.support.pixels import changed_fraction, distinct_colours
 from tests.support.processes import wait_for
-from tests.support.video_demo import CameraHosts, SimulatedCamera
 
 CAMERAS = video_demo.cameras("e2e", 140, 3)
 REPO = Path(__file__).resolve().parents[2]

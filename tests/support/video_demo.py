@@ -14,15 +14,14 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from akri_testbed.cluster import Cluster, add_host, container_node, free_ports
+from akri_testbed.cluster import Cluster, container_node, free_ports
 from akri_testbed.netns import NETNS_DIR
 
 from akri_streaming.manifest import NAME, manifests
+from demo.cameras import SimulatedCamera
 from tests.support.helm import CHART, helm_binary
 from tests.support.kubectl import Kubectl, wait_until
 
@@ -33,75 +32,17 @@ VALUES = REPO / "examples" / "helm" / "onvif-video.yaml"
 CONFIGURATION = "akri-onvif-video"
 
 
-@dataclass(frozen=True)
-class SimulatedCamera:
-    suffix: str  # of its network namespace
-    ip: str
-    uuid: str
-    name: str  # drawn on its footage and in each JPEG's COM segment
-
-
 def cameras(prefix: str, first_ip: int, count: int) -> list[SimulatedCamera]:
     return [
         SimulatedCamera(
             f"{prefix}{i}",
             f"10.200.0.{first_ip + i}",
-            f"5e1f0b7a-3c2d-4e6f-9a8b-{prefix.encode().hex()[:8].ljust(8, '0')}{i:04d}",
+            uuid := f"5e1f0b7a-3c2d-4e6f-9a8b-{prefix.encode().hex()[:8].ljust(8, '0')}{i:04d}",
             f"{prefix}-cam-{i}",
+            f"02:00:00:00:0d:{uuid[-2:]}",
         )
         for i in range(count)
     ]
-
-
-@dataclass
-class CameraHosts:
-    """Simulated cameras, each on a host of its own; started and stopped one by one."""
-
-    cluster: Cluster
-    log: Path
-    running: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
-    started_at: dict[str, float] = field(default_factory=dict)
-    _netns: dict[str, str] = field(default_factory=dict)
-
-    def start(self, camera: SimulatedCamera) -> None:
-        if camera.suffix not in self._netns:
-            self._netns[camera.suffix] = add_host(self.cluster, camera.suffix, camera.ip)
-        with self.log.open("ab") as out:
-            self.running[camera.uuid] = subprocess.Popen(
-                [
-                    "nsenter", f"--net={self._netns[camera.suffix]}", "--",
-                    sys.executable, "-m", "tests.integration.onvif_support.camera",
-                    "--ip", camera.ip, "--uuid", camera.uuid, "--name", camera.name,
-                    "--mac", f"02:00:00:00:0d:{camera.uuid[-2:]}",
-                ],
-                env={**os.environ, "PYTHONPATH": str(REPO)},
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )  # fmt: skip
-        self.started_at[camera.uuid] = time.monotonic()
-
-    def stop(self, camera: SimulatedCamera) -> None:
-        """SIGTERM: the camera says Bye and goes."""
-        process = self.running.pop(camera.uuid, None)
-        if process is None:
-            return
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-    def stop_all(self) -> None:
-        for uuid in list(self.running):
-            process = self.running.pop(uuid)
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
 
 
 def helm(cluster: Cluster, *args: str, timeout: float = 400) -> str:

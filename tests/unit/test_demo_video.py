@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from demo.video import Camera, live_cameras
+from demo.video import camera, live_cameras
 
 
 def tile(
@@ -40,6 +40,6 @@ def test_an_address_is_matched_whole() -> None:
 
 
 def test_cameras_have_distinct_addresses_names_and_ids() -> None:
-    cameras = [Camera(i) for i in range(20)]
+    cameras = [camera(i) for i in range(20)]
     for attribute in ("ip", "name", "uuid", "mac"):
         assert len({getattr(c, attribute) for c in cameras}) == 20, attribute
