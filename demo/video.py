@@ -54,15 +54,17 @@ def camera(index: int) -> SimulatedCamera:
     )
 
 
-def live_cameras(listing: dict[str, Any], ips: set[str]) -> set[str]:
-    """Which of the cameras at ``ips`` have a live tile in ``/camera_list`` (a tile names its
-    camera by the address it streams from, or its Instance's IP property); pure."""
+def live_cameras(listing: dict[str, Any], cameras: list[SimulatedCamera]) -> set[str]:
+    """The names of ``cameras`` that have a live tile in ``/camera_list``; pure. A tile names its
+    camera by the name the camera announced, else by the address it streams from or the
+    Instance's IP property."""
     shown = set()
     for tile in listing.get("cameras", []):
         if tile.get("any_camera") or tile.get("status") != "live":
             continue
-        text = f"{tile.get('label', '')} {tile.get('camera', '')}"
-        shown |= {ip for ip in ips if _names(text, ip)}
+        title = str(tile.get("camera", ""))
+        text = f"{tile.get('label', '')} {title}"
+        shown |= {c.name for c in cameras if title == c.name or _names(text, c.ip)}
     return shown
 
 
@@ -131,14 +133,14 @@ class VideoStory:
         self.url = await self._forward_app()
         self.say(f"the streaming app: open {self.url} in a browser")
         await self._until(
-            lambda: self._tiles_are({c.ip for c in first}), "three live tiles on the page"
+            lambda: self._tiles_are({c.name for c in first}), "three live tiles on the page"
         )
         self.say("the page shows three live cameras")
         gone = first[1]
         self.cameras.stop(gone)
         self.say(f"{gone.name} switched off")
         await self._until(
-            lambda: self._tiles_are({c.ip for c in first} - {gone.ip}),
+            lambda: self._tiles_are({c.name for c in first} - {gone.name}),
             f"{gone.name}'s tile gone",
             timeout=TILE_TIMEOUT,
         )
@@ -148,7 +150,7 @@ class VideoStory:
         self.say(f"{gone.name}'s Instance, broker and tile are gone")
         self.cameras.start(gone)
         await self._until(
-            lambda: self._tiles_are({c.ip for c in first}),
+            lambda: self._tiles_are({c.name for c in first}),
             f"{gone.name}'s tile back",
             timeout=TILE_TIMEOUT,
         )
@@ -263,8 +265,8 @@ class VideoStory:
                 stderr=subprocess.STDOUT,
             )  # fmt: skip
 
-    async def _tiles_are(self, ips: set[str]) -> bool:
-        """The page's live tiles are the cameras at ``ips`` and no other of ours."""
+    async def _tiles_are(self, names: set[str]) -> bool:
+        """The page's live tiles are the cameras ``names`` and no other of ours."""
         try:
             async with (
                 aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as session,
@@ -275,5 +277,5 @@ class VideoStory:
             self.seen = f"{type(err).__name__}: {str(err)[:200]}"
             return False
         self.seen = summary(listing)
-        ours = {camera(i).ip for i in range(MAX_CAMERAS)}
-        return live_cameras(listing, ours) == ips
+        ours = [camera(i) for i in range(MAX_CAMERAS)]
+        return live_cameras(listing, ours) == names
