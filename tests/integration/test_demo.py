@@ -75,6 +75,30 @@ async def test_cluster_demo_once_tells_the_helm_story_and_leaves_nothing() -> No
     assert _left_by(directory) == [], text
 
 
+# The video story: cameras on the node network, video brokers, the streaming app's page.
+@pytest.mark.containers
+@pytest.mark.timeout(1200)
+async def test_video_demo_once_shows_the_cameras_and_leaves_nothing() -> None:
+    code, text = await run_demo("--video", "--once", timeout=1100)
+    assert code == 0, text
+    for line in (
+        "helm install akri helm/akri -f examples/helm/onvif-video.yaml",
+        "three cameras on the node network: 10.200.0.120, 10.200.0.121, 10.200.0.122",
+        "the streaming app: open http://127.0.0.1:",
+        "the page shows three live cameras",
+        "camera-2's Instance, broker and tile are gone",
+        "camera-2 is back on the page",
+    ):
+        assert line in text, line
+    assert (
+        len(re.findall(r"akri-onvif-video-[0-9a-f]{6} on testbed-node-1\+testbed-node-2", text))
+        == 3
+    )
+    assert text.rstrip().endswith("every step seen")
+    directory = Path(re.search(r"with our images in (\S+) \.\.\.", text)[1])  # type: ignore[index]
+    assert _left_by(directory) == [], text
+
+
 def _left_by(directory: Path) -> list[str]:
     """What of the demo's testbed is still on the machine: its directory, processes, network
     namespaces and cgroups (named after its id)."""
