@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import shutil
 import signal
 import subprocess
 import threading
@@ -54,6 +55,9 @@ def is_running(proc: Started) -> bool:
     return state != "Z"
 
 
+SETPRIV = shutil.which("setpriv")  # util-linux: sets PR_SET_PDEATHSIG, then execs
+
+
 def _die_with_parent() -> None:
     """In the child before exec: ask the kernel for SIGKILL when the parent thread exits.
 
@@ -85,16 +89,23 @@ def spawn(
     sessions); without it, it outlives this process (for ``akri_testbed up``).
     """
     log.parent.mkdir(parents=True, exist_ok=True)
+    argv, preexec = list(command), None
+    if die_with_parent and _on_main_thread():
+        # setpriv asks for the signal and execs the command: no Python runs between fork and
+        # exec, which a process holding gRPC's threads (a test session) must not do.
+        if SETPRIV is not None:
+            argv = [SETPRIV, "--pdeathsig", "KILL", "--", *argv]
+        else:
+            preexec = _die_with_parent
     with log.open("ab") as out:
         popen = subprocess.Popen(
-            list(command),
+            argv,
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
             env=env,
-            # The launcher starts no threads, so a preexec_fn is safe here.
-            preexec_fn=_die_with_parent if die_with_parent and _on_main_thread() else None,  # noqa: PLW1509
+            preexec_fn=preexec,  # noqa: PLW1509 (only without setpriv)
         )
     start_time = process_start_time(popen.pid)
     if start_time is None:

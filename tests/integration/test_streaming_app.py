@@ -201,4 +201,6 @@ async def test_a_camera_that_comes_late_is_live_within_seconds(
 
     seconds = await wait_for(back, timeout=30, what="camera-3 live again", interval=0.05)
     print(f"\na camera up after 20 s down -> live in {seconds:.1f} s")
-    assert seconds < 3.0
+    # Not a speed target: gRPC's default back-off after 20 s down waits 9 s or more; the app's
+    # 2 s retry cap plus the first frame stay well under 7 s even on a loaded machine.
+    assert seconds < 7.0
