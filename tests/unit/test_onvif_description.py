@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
+from xml.etree import ElementTree as ET
 
 import pytest
 
@@ -20,18 +20,26 @@ from akri_onvif.inventory import (
 )
 from akri_onvif.messages import Endpoint
 
+TT = 'xmlns:tt="http://www.onvif.org/ver10/schema"'
 
-def interface(mac: str | None, manual: list[str], dhcp: str | None = None) -> SimpleNamespace:
-    return SimpleNamespace(
-        Info=SimpleNamespace(HwAddress=mac),
-        IPv4=SimpleNamespace(
-            Config=SimpleNamespace(
-                Manual=[SimpleNamespace(Address=a) for a in manual],
-                LinkLocal=None,
-                FromDHCP=None if dhcp is None else SimpleNamespace(Address=dhcp),
-            )
-        ),
+
+def interface(mac: str | None, manual: list[str], dhcp: str | None = None) -> str:
+    hw = "" if mac is None else f"<tt:HwAddress>{mac}</tt:HwAddress>"
+    addresses = "".join(f"<tt:Manual><tt:Address>{a}</tt:Address></tt:Manual>" for a in manual)
+    if dhcp is not None:
+        addresses += f"<tt:FromDHCP><tt:Address>{dhcp}</tt:Address></tt:FromDHCP>"
+    return (
+        f"<tds:NetworkInterfaces token='eth'><tt:Info>{hw}</tt:Info>"
+        f"<tt:IPv4><tt:Config>{addresses}</tt:Config></tt:IPv4></tds:NetworkInterfaces>"
     )
+
+
+def interfaces_of(parts: list[str]) -> list[ET.Element]:
+    response = ET.fromstring(
+        f'<tds:GetNetworkInterfacesResponse xmlns:tds="http://www.onvif.org/ver10/device/wsdl" '
+        f"{TT}>{''.join(parts)}</tds:GetNetworkInterfacesResponse>"
+    )
+    return list(response)
 
 
 @pytest.mark.parametrize(
@@ -40,23 +48,22 @@ def interface(mac: str | None, manual: list[str], dhcp: str | None = None) -> Si
         ([], NetworkFacts(None, None)),
         ([interface("aa", ["10.0.0.1", "10.0.0.2"])], NetworkFacts("10.0.0.1", "aa")),
         ([interface(None, [], dhcp="10.0.0.3")], NetworkFacts("10.0.0.3", None)),
-        ([interface("", []), interface("bb", ["10.0.0.4"])], NetworkFacts("10.0.0.4", "bb")),
-        ([SimpleNamespace(Info=None, IPv4=None)], NetworkFacts(None, None)),
+        ([interface(" ", []), interface("bb", ["10.0.0.4"])], NetworkFacts("10.0.0.4", "bb")),
+        (["<tds:NetworkInterfaces/>"], NetworkFacts(None, None)),
+        ([interface(None, [])] * 16 + [interface("cc", ["10.0.0.5"])], NetworkFacts(None, None)),
     ],
 )
-def test_facts_from_interfaces(interfaces: list[SimpleNamespace], facts: NetworkFacts) -> None:
-    assert facts_from_interfaces(interfaces) == facts
+def test_facts_from_interfaces(interfaces: list[str], facts: NetworkFacts) -> None:
+    assert facts_from_interfaces(interfaces_of(interfaces)) == facts
 
 
 def test_fault_kinds() -> None:
-    not_authorized = fault_error(
-        "Sender", [SimpleNamespace(localname="NotAuthorized")], "Sender not authorized"
-    )
+    not_authorized = fault_error("Sender", ["NotAuthorized"], "Sender not authorized")
     assert not_authorized.kind == "not_authorized"
-    assert fault_error("Receiver", [SimpleNamespace(localname="Action")], "boom").kind == "fault"
-    assert fault_error("Receiver", None, "x" * 500).detail.count("x") == 120
+    assert fault_error("Receiver", ["Action"], "boom").kind == "fault"
+    assert fault_error("Receiver", [], "x" * 500).detail.count("x") == 120
     assert not_authorized.challenge == "soap"
-    unsupported = fault_error("Receiver", [SimpleNamespace(localname="ActionNotSupported")], "")
+    unsupported = fault_error("Receiver", ["ActionNotSupported"], "")
     assert unsupported.kind == "not_supported"
     assert fault_error("s:Sender", ["ter:NotAuthorized"], "").kind == "not_authorized"
 

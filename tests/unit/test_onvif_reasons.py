@@ -3,18 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from types import SimpleNamespace
+from xml.etree import ElementTree as ET
 
 import pytest
 
 from akri_onvif.details import FilterAction, FilterList, OnvifDetails
-from akri_onvif.device_service import (
-    DescriptionError,
-    NetworkFacts,
-    camera_utc,
-    http_date,
-    soap11_fault,
-)
+from akri_onvif.device_service import DescriptionError, NetworkFacts, camera_utc, http_date
 from akri_onvif.inventory import UNKNOWN, filtered_by
 from akri_onvif.messages import Endpoint
 from akri_onvif.reasons import NotListed, Reason, ReasonLog, from_error
@@ -88,28 +82,25 @@ def test_clocks() -> None:
     )
     assert http_date("not a date") is None
     assert http_date(None) is None
-    date = SimpleNamespace(Year=2026, Month=12, Day=2)
-    time = SimpleNamespace(Hour=7, Minute=8, Second=9)
-    answer = SimpleNamespace(UTCDateTime=SimpleNamespace(Date=date, Time=time))
-    assert camera_utc(answer) == datetime(2026, 12, 2, 7, 8, 9, tzinfo=UTC)
-    assert camera_utc(SimpleNamespace(UTCDateTime=None)) is None
-    bad = SimpleNamespace(
-        UTCDateTime=SimpleNamespace(Date=SimpleNamespace(Year=2026, Month=13, Day=1), Time=time)
+    assert camera_utc(clock("2026", "12", "2", "7", "8", "9")) == datetime(
+        2026, 12, 2, 7, 8, 9, tzinfo=UTC
     )
-    assert camera_utc(bad) is None
+    assert camera_utc(ET.fromstring("<GetSystemDateAndTimeResponse/>")) is None
+    assert camera_utc(None) is None
+    assert camera_utc(clock("2026", "13", "1", "7", "8", "9")) is None  # no 13th month
+    assert camera_utc(clock("2026", "12", "\u0662", "7", "8", "9")) is None  # ASCII digits only
+    assert camera_utc(clock("2026", "12", "2", "7", "8", "9" * 50)) is None
 
 
-def test_soap11_faults() -> None:
-    s11 = "http://schemas.xmlsoap.org/soap/envelope/"
-    fault = (
-        f'<s:Envelope xmlns:s="{s11}"><s:Body><s:Fault><faultcode>ter:NotAuthorized</faultcode>'
-        "<faultstring>no</faultstring></s:Fault></s:Body></s:Envelope>"
-    ).encode()
-    error = soap11_fault(fault)
-    assert error is not None
-    assert (error.kind, error.challenge) == ("not_authorized", "soap")
-    assert (
-        soap11_fault(f'<s:Envelope xmlns:s="{s11}"><s:Body><x/></s:Body></s:Envelope>'.encode())
-        is None
+def clock(*values: str) -> ET.Element:
+    date = "".join(
+        f"<{n}>{v}</{n}>" for n, v in zip(("Year", "Month", "Day"), values[:3], strict=True)
     )
-    assert soap11_fault(b"<!DOCTYPE x><x/>" + s11.encode()) is None
+    time = "".join(
+        f"<{n}>{v}</{n}>" for n, v in zip(("Hour", "Minute", "Second"), values[3:], strict=True)
+    )
+    return ET.fromstring(
+        "<GetSystemDateAndTimeResponse><SystemDateAndTime><UTCDateTime>"
+        f"<Date>{date}</Date><Time>{time}</Time>"
+        "</UTCDateTime></SystemDateAndTime></GetSystemDateAndTimeResponse>"
+    )

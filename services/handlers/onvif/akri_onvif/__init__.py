@@ -2,8 +2,9 @@
 
 Registers as ``onvif`` (shared). WS-Discovery probes, plus Hello and Bye announcements, find
 cameras (``multicast``, ``messages``, ``tracker``), within the address policy of ``xaddrs``;
-``describer`` asks each, through zeep (``device_service``, ``media``) over aiohttp
-(``soap_http``, which answers HTTP Digest), for its clock, IP, MAC and media profiles; ``reasons``
+``describer`` asks each, through small SOAP envelopes (``soap``, ``device_service``, ``media``)
+over HTTP (``soap_http``, which answers HTTP Digest), for its clock, IP, MAC and media profiles;
+``reasons``
 says why a camera that answered is not listed; ``filters`` and ``credentials`` follow upstream's
 ``discoveryDetails`` and ``discoveryProperties``.
 """

@@ -1,26 +1,23 @@
-"""ONVIF device-management calls through zeep: liveness, the camera's clock, its IP and MAC.
+"""ONVIF device-management calls: liveness, the camera's clock, its IP and MAC, its services.
 
-zeep builds each request from the vendored ``devicemgmt.wsdl`` (adding a WS-Security UsernameToken
-digest, its timestamp on the camera's clock, when an ``Auth`` is given) and parses each reply, SOAP
-faults included; the bytes travel over ``soap_http`` (aiohttp) on the event loop, which answers an
-HTTP Digest challenge with the same credential. Each call is bounded by a timeout. SOAP 1.1 replies
-are read as well as SOAP 1.2 ones. The WSDL is parsed once per process, on first use, so that a
-handler that is never asked to discover does not pay for zeep.
+Each request is a small fixed SOAP 1.2 envelope (``soap``), with a WS-Security UsernameToken
+digest, its timestamp on the camera's clock, when an ``Auth`` is given; each reply is read by
+``soap`` (bounded, no DTD, SOAP 1.1 or 1.2, elements by local name), SOAP faults included. The
+bytes travel over ``soap_http`` on the event loop, which answers an HTTP Digest challenge with the
+same credential. Each call is bounded by a timeout.
 """
 
 from __future__ import annotations
 
-import functools
-import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
-from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 from xml.etree import ElementTree as ET
 
+from akri_onvif import soap
 from akri_onvif.credentials import Credential
 from akri_onvif.soap_http import (
     BadReplyError,
@@ -31,14 +28,21 @@ from akri_onvif.soap_http import (
     UnsupportedUrlError,
 )
 
-WSDL = Path(__file__).parent / "wsdl" / "devicemgmt.wsdl"
-DEVICE_WSDL_NS = "http://www.onvif.org/ver10/device/wsdl"
-BINDING = f"{{{DEVICE_WSDL_NS}}}DeviceBinding"
-PLACEHOLDER_ADDRESS = "http://camera.invalid/onvif/device_service"
+DEVICE_NS = "http://www.onvif.org/ver10/device/wsdl"
 DEFAULT_CALL_TIMEOUT = 1.0
-SOAP11 = b"http://schemas.xmlsoap.org/soap/envelope/"
-SOAP12 = b"http://www.w3.org/2003/05/soap-envelope"
+MAX_INTERFACES = 16
+MAX_SERVICES = 32
 _FAULT_TEXT_LIMIT = 120
+#: The request body of each device-management call Akri makes.
+REQUESTS = MappingProxyType(
+    {
+        "GetSystemDateAndTime": "<tds:GetSystemDateAndTime/>",
+        "GetNetworkInterfaces": "<tds:GetNetworkInterfaces/>",
+        "GetServices": (
+            "<tds:GetServices><tds:IncludeCapability>false</tds:IncludeCapability></tds:GetServices>"
+        ),
+    }
+)
 
 
 class DescriptionError(Exception):
@@ -101,45 +105,54 @@ def new_auth(credential: Credential, clock_offset: timedelta = timedelta(0)) -> 
 
 
 class DeviceService:
-    """The ONVIF device service of any camera, through one parsed WSDL and one HTTP session."""
+    """The ONVIF device service of any camera, over one HTTP session."""
 
     def __init__(self, http: SoapHttp, *, call_timeout: float = DEFAULT_CALL_TIMEOUT) -> None:
         self.http = http
         self.call_timeout = call_timeout
-        self._zeep = _load_client()
 
     async def system_time(self, url: str, auth: Auth | None) -> datetime | None:
         """``GetSystemDateAndTime`` (without credentials first, as ONVIF allows): the camera's UTC
         clock, or None when its answer has no usable time; ``DescriptionError`` unless it
         answers HTTP 200 with a valid reply."""
         answer = await self.call(url, "GetSystemDateAndTime", auth)
-        if answer is None:
-            raise DescriptionError("malformed", "an empty SOAP Body")
         return camera_utc(answer)
 
     async def network_facts(self, url: str, auth: Auth | None) -> NetworkFacts:
         """``GetNetworkInterfaces`` (with a UsernameToken and Digest when given ``auth``)."""
-        interfaces = await self.call(url, "GetNetworkInterfaces", auth)
-        return facts_from_interfaces(interfaces or ())
+        answer = await self.call(url, "GetNetworkInterfaces", auth)
+        return facts_from_interfaces(soap.children(answer, "NetworkInterfaces"))
 
     async def services(self, url: str, auth: Auth | None) -> dict[str, str]:
         """``GetServices``: each offered service's namespace and XAddr."""
-        answer = await self.call(url, "GetServices", auth, IncludeCapability=False)
+        answer = await self.call(url, "GetServices", auth)
         found: dict[str, str] = {}
-        for service in (answer or ())[:32]:
-            namespace = getattr(service, "Namespace", None)
-            xaddr = getattr(service, "XAddr", None)
-            if isinstance(namespace, str) and isinstance(xaddr, str):
-                found.setdefault(namespace.strip(), xaddr.strip())
+        for index, service in enumerate(soap.children(answer, "Service")):
+            if index >= MAX_SERVICES:
+                break
+            namespace = soap.text(soap.find(service, "Namespace"))
+            xaddr = soap.text(soap.find(service, "XAddr"))
+            if namespace and xaddr:
+                found.setdefault(namespace, xaddr)
         return found
 
-    async def call(self, url: str, operation: str, auth: Auth | None, **arguments: Any) -> Any:
-        body, headers = self._zeep.request(operation, auth, **arguments)
+    async def call(self, url: str, operation: str, auth: Auth | None) -> ET.Element:
+        """One device-management call: the reply's ``<operation>Response`` element."""
+        reply = await self.post(
+            url,
+            signed(REQUESTS[operation], {"tds": DEVICE_NS}, auth),
+            f"{DEVICE_NS}/{operation}",
+            auth,
+        )
+        return read_reply(operation, reply)
+
+    async def post(self, url: str, body: bytes, action: str, auth: Auth | None) -> HttpReply:
+        """POSTs one SOAP request; transport failures become ``DescriptionError``."""
         try:
-            reply = await self.http.post(
+            return await self.http.post(
                 url,
                 body,
-                headers=headers,
+                headers=soap.content_type(action),
                 timeout=self.call_timeout,
                 digest=None if auth is None else auth.digest,
             )
@@ -151,100 +164,61 @@ class DeviceService:
             raise DescriptionError("malformed", str(err)) from None
         except HttpError as err:
             raise DescriptionError("unreachable", str(err)) from None
-        return self._zeep.reply(operation, reply)
 
 
-class _ZeepDevice:
-    """zeep's client and binding for ``devicemgmt.wsdl``, used to build and read messages only."""
-
-    def __init__(self) -> None:
-        import zeep  # noqa: PLC0415 - loaded on first use to keep an idle handler small
-        from zeep.transports import Transport  # noqa: PLC0415
-
-        class OfflineTransport(Transport):  # type: ignore[misc]
-            """Loads only the vendored files: a WSDL import over the network is refused."""
-
-            def load(self, url: str) -> bytes:
-                if "://" in url and not url.startswith("file://"):
-                    raise OSError(f"refusing to fetch {url} (the WSDL is vendored)")
-                return super().load(url)  # type: ignore[no-any-return]
-
-        # zeep's own debug records (every schema type, every document) would drown the handler's.
-        logging.getLogger("zeep").setLevel(max(logging.INFO, logging.getLogger().level))
-        settings = zeep.Settings(strict=False, forbid_dtd=True, forbid_entities=True)
-        self.client = zeep.Client(str(WSDL), transport=OfflineTransport(), settings=settings)
-        self.binding = self.client.wsdl.bindings[BINDING]
-        self.service = self.client.create_service(BINDING, PLACEHOLDER_ADDRESS)
-
-    def request(
-        self, operation: str, auth: Auth | None, **arguments: Any
-    ) -> tuple[bytes, dict[str, str]]:
-        envelope = self.client.create_message(self.service, operation, **arguments)
-        return signed(envelope, auth), soap_headers(f"{DEVICE_WSDL_NS}/{operation}")
-
-    def reply(self, operation: str, reply: HttpReply) -> Any:
-        from lxml.etree import LxmlError  # noqa: PLC0415
-        from zeep.exceptions import Error, Fault, TransportError  # noqa: PLC0415
-
-        camera_time = http_date(reply.headers.get("Date"))
-        if reply.digest_challenge:
-            raise DescriptionError(
-                "not_authorized", "HTTP 401 Digest", challenge="digest", camera_time=camera_time
-            )
-        if SOAP11 in reply.content:  # a SOAP 1.1 reply: its fault by hand, the rest as 1.2
-            legacy = soap11_fault(reply.content)
-            if legacy is not None:
-                legacy.camera_time = camera_time
-                raise legacy
-            content = reply.content.replace(SOAP11, SOAP12)
-            reply = HttpReply(reply.status_code, content, reply.headers, reply.encoding)
-        try:
-            return self.binding.process_reply(self.client, self.binding.get(operation), reply)
-        except Fault as fault:
-            error = fault_error(fault.code, fault.subcodes, fault.message)
-            error.camera_time = camera_time
-            raise error from None
-        except TransportError as err:
-            if reply.status_code == 401:
-                raise DescriptionError(
-                    "not_authorized", "HTTP 401 without a Digest challenge or a SOAP fault"
-                ) from None
-            kind = "malformed" if err.content is not None else "fault"
-            raise DescriptionError(
-                kind, f"HTTP {reply.status_code}, invalid or empty XML"
-            ) from None
-        except IndexError:
-            raise DescriptionError("malformed", "an empty or incomplete SOAP Body") from None
-        except (Error, LxmlError, ValueError, AttributeError, TypeError, LookupError) as err:
-            raise DescriptionError("malformed", f"{type(err).__name__}") from None
+def read_reply(operation: str, reply: HttpReply) -> ET.Element:
+    """The ``<operation>Response`` element of ``reply``, or the ``DescriptionError`` it means
+    (a Digest challenge, a SOAP fault, another HTTP error, not SOAP, the wrong or no answer).
+    Each error carries the reply's HTTP ``Date`` as the camera's clock, when it had one."""
+    try:
+        return _read_reply(operation, reply)
+    except DescriptionError as error:
+        error.camera_time = http_date(reply.headers.get("Date"))
+        raise
 
 
-@functools.cache
-def _load_client() -> _ZeepDevice:
-    return _ZeepDevice()
+def _read_reply(operation: str, reply: HttpReply) -> ET.Element:
+    status = reply.status_code
+    if reply.digest_challenge:
+        raise DescriptionError("not_authorized", "HTTP 401 Digest", challenge="digest")
+    unauthorized = DescriptionError(
+        "not_authorized", "HTTP 401 without a Digest challenge or a SOAP fault"
+    )
+    if status != 200 and not reply.content.strip():
+        if status == 401:
+            raise unauthorized
+        raise DescriptionError("fault", f"HTTP {status} without content")
+    try:
+        answer = soap.body(reply.content)
+    except soap.Fault as fault:
+        raise fault_error(fault.code, fault.subcodes, fault.reason) from None
+    except soap.MalformedReplyError as err:
+        if status == 401:
+            raise unauthorized from None
+        raise DescriptionError("malformed", f"HTTP {status}, {err}") from None
+    if status != 200:
+        if status == 401:
+            raise unauthorized
+        raise DescriptionError("fault", f"HTTP {status} without a SOAP fault")
+    if answer is None:
+        raise DescriptionError("malformed", "an empty SOAP Body")
+    name = soap.local(answer.tag)
+    if name != f"{operation}Response":
+        raise DescriptionError("malformed", f"{name[:60]} in reply to {operation}")
+    return answer
 
 
-def signed(envelope: Any, auth: Auth | None) -> bytes:
-    """An lxml SOAP envelope as bytes, with a UsernameToken digest stamped on the camera's clock
+def signed(body: str, namespaces: dict[str, str], auth: Auth | None) -> bytes:
+    """A SOAP envelope around ``body``, with a UsernameToken digest stamped on the camera's clock
     when ``auth`` is given."""
-    from lxml import etree  # noqa: PLC0415
-    from zeep.wsse.username import UsernameToken  # noqa: PLC0415
-
+    token = None
     if auth is not None:
-        created = datetime.now(UTC) + auth.clock_offset
-        token = UsernameToken(
-            auth.credential.username,
-            auth.credential.password,
-            use_digest=True,
-            created=created.replace(tzinfo=None),
-            zulu_timestamp=True,
+        token = soap.Token(
+            username=auth.credential.username,
+            password=auth.credential.password,
+            created=datetime.now(UTC) + auth.clock_offset,
         )
-        envelope, _ = token.apply(envelope, {})
-    return etree.tostring(envelope, xml_declaration=True, encoding="utf-8")  # type: ignore[no-any-return]
-
-
-def soap_headers(action: str) -> dict[str, str]:
-    return {"Content-Type": f'application/soap+xml; charset=utf-8; action="{action}"'}
+    return soap.envelope(body, namespaces, token)
 
 
 def http_date(value: str | None) -> datetime | None:
@@ -258,45 +232,36 @@ def http_date(value: str | None) -> datetime | None:
     return parsed.astimezone(UTC) if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
-def camera_utc(answer: Any) -> datetime | None:
-    """The camera's UTC time from a ``GetSystemDateAndTime`` answer, or None."""
-    utc: Any = getattr(answer, "UTCDateTime", None)
-    date: Any = getattr(utc, "Date", None)
-    time: Any = getattr(utc, "Time", None)
-    try:
-        return datetime(
-            int(date.Year),
-            int(date.Month),
-            int(date.Day),
-            int(time.Hour),
-            int(time.Minute),
-            int(time.Second),
-            tzinfo=UTC,
+def camera_utc(answer: ET.Element | None) -> datetime | None:
+    """The camera's UTC time from a ``GetSystemDateAndTimeResponse``, or None."""
+    utc = soap.find(answer, "SystemDateAndTime", "UTCDateTime")
+    fields = [
+        soap.text(soap.find(utc, part, name))
+        for part, name in (
+            ("Date", "Year"),
+            ("Date", "Month"),
+            ("Date", "Day"),
+            ("Time", "Hour"),
+            ("Time", "Minute"),
+            ("Time", "Second"),
         )
-    except (AttributeError, TypeError, ValueError, OverflowError):
+    ]
+    numbers = [
+        int(f) for f in fields if f is not None and f.isascii() and f.isdigit() and len(f) <= 4
+    ]
+    if len(numbers) != len(fields):
         return None
-
-
-def soap11_fault(content: bytes) -> DescriptionError | None:
-    """A ``DescriptionError`` for a SOAP 1.1 fault (``faultcode``/``faultstring``), else None."""
-    if SOAP11 not in content or b"<!DOCTYPE" in content.upper():
-        return None
+    year, month, day, hour, minute, second = numbers
     try:
-        root = ET.fromstring(content)  # noqa: S314 - no DTD (checked above)
-    except ET.ParseError:
+        return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
+    except (ValueError, OverflowError):
         return None
-    fault = root.find(f"{{{SOAP11.decode()}}}Body/{{{SOAP11.decode()}}}Fault")
-    if fault is None:
-        return None
-    code = (fault.findtext("faultcode") or "").strip()
-    text = fault.findtext("faultstring") or ""
-    return fault_error(code, [code], text)
 
 
-def fault_error(code: Any, subcodes: Iterable[Any] | None, message: Any) -> DescriptionError:
+def fault_error(code: str, subcodes: Iterable[str], message: str) -> DescriptionError:
     """A ``DescriptionError`` for a SOAP fault: ``not_authorized`` for ``ter:NotAuthorized``."""
-    names = [getattr(q, "localname", str(q)).rsplit(":", 1)[-1] for q in subcodes or ()]
-    text = " ".join(str(message or "").split())[:_FAULT_TEXT_LIMIT]
+    names = [name.rsplit(":", 1)[-1] for name in subcodes]
+    text = " ".join(message.split())[:_FAULT_TEXT_LIMIT]
     if "NotAuthorized" in names:
         return DescriptionError(
             "not_authorized", f"SOAP fault NotAuthorized {text}".strip(), challenge="soap"
@@ -304,32 +269,28 @@ def fault_error(code: Any, subcodes: Iterable[Any] | None, message: Any) -> Desc
     kind = (
         "not_supported" if {"ActionNotSupported", "ActionNotImplemented"} & set(names) else "fault"
     )
-    code_text = " ".join(str(code or "").split())[:40]
+    code_text = " ".join(code.split())[:40]
     return DescriptionError(kind, f"SOAP fault {code_text} {'/'.join(names)} {text}".strip())
 
 
-def facts_from_interfaces(interfaces: Iterable[Any]) -> NetworkFacts:
+def facts_from_interfaces(interfaces: Iterable[ET.Element]) -> NetworkFacts:
     """The first IPv4 address (Manual, then LinkLocal, then FromDHCP, as in the document) and the
-    first hardware address across the reported interfaces."""
+    first hardware address across the reported interfaces (at most ``MAX_INTERFACES``)."""
     ip: str | None = None
     mac: str | None = None
-    for interface in interfaces:
+    for index, interface in enumerate(interfaces):
+        if index >= MAX_INTERFACES:
+            break
         if mac is None:
-            mac = _clean(getattr(getattr(interface, "Info", None), "HwAddress", None))
-        config = getattr(getattr(interface, "IPv4", None), "Config", None)
+            mac = soap.text(soap.find(interface, "Info", "HwAddress"))
+        config = soap.find(interface, "IPv4", "Config")
         if ip is None and config is not None:
             candidates = [
-                *(getattr(config, "Manual", None) or ()),
-                getattr(config, "LinkLocal", None),
-                getattr(config, "FromDHCP", None),
+                *soap.children(config, "Manual"),
+                soap.find(config, "LinkLocal"),
+                soap.find(config, "FromDHCP"),
             ]
             ip = next(
-                (a for a in (_clean(getattr(c, "Address", None)) for c in candidates) if a), None
+                (a for a in (soap.text(soap.find(c, "Address")) for c in candidates) if a), None
             )
     return NetworkFacts(ip=ip, mac=mac)
-
-
-def _clean(value: Any) -> str | None:
-    if not isinstance(value, str) or not value.strip():
-        return None
-    return value.strip()

@@ -59,7 +59,7 @@ class OnvifHandler:
 
     async def discover(self, details: OnvifRequest) -> AsyncGenerator[tuple[Device, ...], None]:
         """The cameras after the first probe round, then again whenever they change."""
-        # aiohttp, zeep and prometheus_client load at the first Discover: an idle handler stays small.
+        # The HTTP client and prometheus_client load at the first Discover: an idle handler stays small.
         from akri_onvif.tracker import CameraTracker  # noqa: PLC0415
 
         await self._serve_metrics()

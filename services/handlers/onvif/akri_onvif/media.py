@@ -22,23 +22,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from xml.etree import ElementTree as ET
 from xml.sax.saxutils import escape
 
 import structlog
 
-from akri_onvif.device_service import (
-    SOAP11,
-    SOAP12,
-    Auth,
-    DescriptionError,
-    DeviceService,
-    signed,
-    soap_headers,
-)
-from akri_onvif.soap_http import BadReplyError, HttpError
+from akri_onvif import soap
+from akri_onvif.device_service import Auth, DescriptionError, DeviceService, fault_error, signed
 from akri_onvif.xaddrs import xaddr_refusal
 
 log = structlog.get_logger(__name__)
@@ -103,64 +94,39 @@ def media_properties(
     return {name: value for name, value in properties.items() if value}
 
 
-def _local(tag: str) -> str:
-    return tag.rsplit("}", 1)[-1]
-
-
-def _find(element: ET.Element, *path: str) -> ET.Element | None:
-    current: ET.Element | None = element
-    for name in path:
-        if current is None:
-            return None
-        current = next((c for c in current if _local(c.tag) == name), None)
-    return current
-
-
-def _text(element: ET.Element | None) -> str | None:
-    if element is None or element.text is None:
-        return None
-    text = " ".join(element.text.split())
-    return text[:MAX_VALUE] or None
-
-
 def parse_body(content: bytes) -> ET.Element:
     """The first element of a SOAP Body; ``DescriptionError`` for a fault or a bad document."""
-    if b"<!DOCTYPE" in content.upper():
-        raise DescriptionError("malformed", "a DTD in the reply")
     try:
-        root = ET.fromstring(content)  # noqa: S314 - no DTD (checked above)
-    except ET.ParseError:
-        raise DescriptionError("malformed", "not XML") from None
-    body = _find(root, "Body")
-    if body is None or len(body) == 0:
+        answer = soap.body(content)
+    except soap.Fault as fault:
+        raise fault_error(fault.code, fault.subcodes, fault.reason) from None
+    except soap.MalformedReplyError as err:
+        raise DescriptionError("malformed", str(err)) from None
+    if answer is None:
         raise DescriptionError("malformed", "an empty SOAP Body")
-    if _local(body[0].tag) == "Fault":
-        text = " ".join(ET.tostring(body[0], encoding="unicode", method="text").split())
-        kind = "not_authorized" if "NotAuthorized" in text else "fault"
-        raise DescriptionError(kind, f"SOAP fault {text[:120]}")
-    return body[0]
+    return answer
 
 
 def parse_profiles(response: ET.Element) -> list[Profile]:
     """Profiles of a Media 1 or Media 2 ``GetProfilesResponse``."""
     profiles: list[Profile] = []
     for element in response:
-        if _local(element.tag) != "Profiles" or len(profiles) >= MAX_PROFILES:
+        if soap.local(element.tag) != "Profiles" or len(profiles) >= MAX_PROFILES:
             continue
         token = (element.get("token") or "").strip()[:MAX_VALUE]
         if not token:
             continue
-        encoder = _find(element, "VideoEncoderConfiguration") or _find(
-            element, "Configurations", "VideoEncoder"
-        )
+        encoder = soap.find(element, "VideoEncoderConfiguration")
+        if encoder is None:
+            encoder = soap.find(element, "Configurations", "VideoEncoder")
         resolution = None
         if encoder is not None:
-            width = _text(_find(encoder, "Resolution", "Width"))
-            height = _text(_find(encoder, "Resolution", "Height"))
+            width = soap.text(soap.find(encoder, "Resolution", "Width"))
+            height = soap.text(soap.find(encoder, "Resolution", "Height"))
             if width and height and _number(width) and _number(height):
                 resolution = f"{int(width)}x{int(height)}"
         profiles.append(
-            Profile(token=token, name=_text(_find(element, "Name")), resolution=resolution)
+            Profile(token=token, name=soap.text(soap.find(element, "Name")), resolution=resolution)
         )
     return profiles
 
@@ -171,17 +137,9 @@ def _number(text: str) -> bool:
 
 def parse_uri(response: ET.Element) -> str | None:
     """``MediaUri/Uri`` (Media 1) or ``Uri`` (Media 2)."""
-    return _text(_find(response, "MediaUri", "Uri")) or _text(_find(response, "Uri"))
-
-
-def _envelope(body: str) -> Any:
-    from lxml import etree  # noqa: PLC0415
-
-    text = (
-        f'<s:Envelope xmlns:s="{SOAP12.decode()}" xmlns:trt="{MEDIA1}" xmlns:tr2="{MEDIA2}" '
-        f'xmlns:tt="{SCHEMA}"><s:Header/><s:Body>{body}</s:Body></s:Envelope>'
+    return soap.text(soap.find(response, "MediaUri", "Uri")) or soap.text(
+        soap.find(response, "Uri")
     )
-    return etree.fromstring(text.encode())
 
 
 def _request(version: str, operation: str, token: str | None) -> tuple[str, str]:
@@ -255,18 +213,8 @@ class MediaReader:
         self, xaddr: str, version: str, operation: str, token: str | None, auth: Auth | None
     ) -> ET.Element:
         body, action = _request(version, operation, token)
-        try:
-            reply = await self.device.http.post(
-                xaddr,
-                signed(_envelope(body), auth),
-                headers=soap_headers(action),
-                timeout=self.device.call_timeout,
-                digest=None if auth is None else auth.digest,
-            )
-        except BadReplyError as err:
-            raise DescriptionError("malformed", str(err)) from None
-        except HttpError as err:
-            raise DescriptionError("unreachable", str(err)) from None
+        namespaces = {"trt": MEDIA1, "tr2": MEDIA2, "tt": SCHEMA}
+        reply = await self.device.post(xaddr, signed(body, namespaces, auth), action, auth)
         if reply.digest_challenge:
             raise DescriptionError("not_authorized", "HTTP 401 Digest")
-        return parse_body(reply.content.replace(SOAP11, SOAP12))
+        return parse_body(reply.content)
