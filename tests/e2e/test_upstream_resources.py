@@ -1,10 +1,14 @@
 """The chart with upstream's own resource values (spec/akri-compat.md §7) on the container nodes.
 
 Requests and limits as upstream's chart sets them: agent 11Mi/10m and 79Mi/26m, controller 11Mi/10m
-and 100Mi/26m, debugEcho handler 11Mi/10m and 24Mi/26m, webhook 100Mi/15m and 100Mi/26m. The
-release runs debugEcho with 100 devices seen by both nodes, and for 5 minutes the devices go
-offline and come back (the handlers' availability file, written on each node), so the agents delete
-and re-create 100 Instances and device plugins again and again. Throughout: no container restarts,
+and 100Mi/26m, debugEcho handler 11Mi/10m and 24Mi/26m, ONVIF and OPC UA handlers 11Mi/10m and
+24Mi/24m, webhook 100Mi/15m and 100Mi/26m. The release runs debugEcho with 100 devices seen by both
+nodes, and for 5 minutes the devices go offline and come back (the handlers' availability file,
+written on each node), so the agents delete and re-create 100 Instances and device plugins again
+and again. Beside them the ONVIF handler follows three simulated cameras on the node network
+(described with their media profiles; one leaves and comes back each cycle) and the OPC UA handler
+two OPC UA servers on a host of the node network (one stops and starts each cycle). Throughout: no
+container restarts,
 no OOM kill (neither the pod's last termination nor the cgroup's own ``oom_kill`` count), every
 component Ready at every sample. Printed: each component's time from its container's start to
 Ready, and its working set in its own cgroup (most seen, against the limit); then the agents'
@@ -14,23 +18,28 @@ working set with 500 devices.
 from __future__ import annotations
 
 import datetime
+import json
 import os
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from akri_testbed.cluster import Cluster, container_node
+from akri_testbed.cluster import Cluster, add_host, container_node
 
+from demo.cameras import CameraHosts, SimulatedCamera
 from tests.support.cgroups import ContainerRow, container_rows, oom_kills
 from tests.support.helm import CHART, helm_binary
 from tests.support.images import ImageRefs
 from tests.support.kubectl import Kubectl, wait_until
 
+REPO = Path(__file__).resolve().parents[2]
 NAMESPACE = "akri-upstream-resources"
 RELEASE = "akri"
 DEVICES = 100
@@ -44,7 +53,24 @@ UPSTREAM_RESOURCES: dict[str, dict[str, str]] = {
     "controller": {"memoryRequest": "11Mi", "cpuRequest": "10m", "memoryLimit": "100Mi", "cpuLimit": "26m"},
     "webhookConfiguration": {"memoryRequest": "100Mi", "cpuRequest": "15m", "memoryLimit": "100Mi", "cpuLimit": "26m"},
     "debugEcho": {"memoryRequest": "11Mi", "cpuRequest": "10m", "memoryLimit": "24Mi", "cpuLimit": "26m"},
+    "onvif": {"memoryRequest": "11Mi", "cpuRequest": "10m", "memoryLimit": "24Mi", "cpuLimit": "24m"},
+    "opcua": {"memoryRequest": "11Mi", "cpuRequest": "10m", "memoryLimit": "24Mi", "cpuLimit": "24m"},
 }  # fmt: skip
+CAMERAS = [
+    SimulatedCamera(
+        suffix=f"urcam{i}",
+        ip=f"10.200.0.{140 + i}",
+        uuid=f"5e1f0c2a-93d4-4b7e-8f60-00000000{i + 1:04d}",
+        name=f"limits-camera-{i}",
+        mac=f"02:00:00:00:04:{i + 1:02x}",
+    )
+    for i in range(3)
+]
+OPCUA_HOST = "10.200.0.150"
+OPCUA_SERVERS: list[dict[str, str | int]] = [
+    {"name": f"limits{i}", "port": 4840 + i, "listen_host": "0.0.0.0", "advertise_host": OPCUA_HOST}
+    for i in range(2)
+]
 
 pytestmark = [pytest.mark.containers, pytest.mark.timeout(1800)]
 
@@ -67,6 +93,24 @@ def _values() -> dict[str, Any]:
             "configuration": {
                 "enabled": True,
                 "discoveryDetails": {"descriptions": _descriptions(DEVICES)},
+            },
+        },
+        "onvif": {
+            "discovery": {"enabled": True, "resources": UPSTREAM_RESOURCES["onvif"]},
+            "configuration": {
+                "enabled": True,
+                "discoveryDetails": {"discoveryTimeoutSeconds": 2, "describeMedia": True},
+            },
+        },
+        "opcua": {
+            "discovery": {"enabled": True, "resources": UPSTREAM_RESOURCES["opcua"]},
+            "configuration": {
+                "enabled": True,
+                "discoveryDetails": {
+                    "discoveryUrls": [
+                        f"opc.tcp://{OPCUA_HOST}:{s['port']}/{s['name']}/" for s in OPCUA_SERVERS
+                    ]
+                },
             },
         },
     }
@@ -117,6 +161,52 @@ def release(container_testbed: Cluster, images: ImageRefs) -> Iterator[Kubectl]:
             path.unlink(missing_ok=True)
 
 
+@dataclass
+class Peers:
+    """The simulated cameras and the OPC UA servers process (commands on its stdin)."""
+
+    cameras: CameraHosts
+    opcua: subprocess.Popen[bytes]
+
+    def opcua_server(self, op: str, name: str) -> None:
+        assert self.opcua.stdin is not None
+        self.opcua.stdin.write(json.dumps({"op": op, "name": name}).encode() + b"\n")
+        self.opcua.stdin.flush()
+
+
+@pytest.fixture
+def peers(container_testbed: Cluster, tmp_path: Path) -> Iterator[Peers]:
+    cameras = CameraHosts(container_testbed, tmp_path / "cameras.log")
+    netns = add_host(container_testbed, "uropc", OPCUA_HOST)
+    with (tmp_path / "opcua.log").open("ab") as log:
+        opcua = subprocess.Popen(
+            [
+                "nsenter", f"--net={netns}", "--",
+                sys.executable, "-m", "tests.integration.opcua_support.servers",
+                json.dumps(OPCUA_SERVERS),
+            ],
+            cwd=REPO,
+            env={**os.environ, "PYTHONPATH": str(REPO)},
+            stdin=subprocess.PIPE,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        for camera in CAMERAS:
+            cameras.start(camera)
+        yield Peers(cameras, opcua)
+    finally:
+        cameras.stop_all()
+        if opcua.stdin is not None:
+            opcua.stdin.close()
+        opcua.terminate()
+        try:
+            opcua.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            opcua.kill()
+            opcua.wait()
+
+
 def _workload_pods(kubectl: Kubectl) -> list[dict[str, Any]]:
     """The release's long-running pods (not its hook Jobs' pods)."""
     return [
@@ -126,10 +216,28 @@ def _workload_pods(kubectl: Kubectl) -> list[dict[str, Any]]:
     ]
 
 
+def _instances(kubectl: Kubectl, configuration: str) -> list[dict[str, Any]]:
+    return [
+        i
+        for i in kubectl.items("instances.akri.sh", NAMESPACE)
+        if i["spec"]["configurationName"] == configuration
+    ]
+
+
 def _instances_on_both(kubectl: Kubectl, cluster: Cluster, count: int) -> bool:
     nodes = sorted(n.name for n in cluster.nodes)
-    found = kubectl.items("instances.akri.sh", NAMESPACE)
+    found = _instances(kubectl, "akri-debug-echo")
     return len(found) == count and all(sorted(i["spec"]["nodes"]) == nodes for i in found)
+
+
+def _others_found(kubectl: Kubectl) -> bool:
+    """Every camera (with its media profiles) and every OPC UA server has its Instance."""
+    cameras = _instances(kubectl, "akri-onvif")
+    return (
+        len(cameras) == len(CAMERAS)
+        and all("ONVIF_PROFILE_0_TOKEN" in i["spec"].get("brokerProperties", {}) for i in cameras)
+        and len(_instances(kubectl, "akri-opcua")) == len(OPCUA_SERVERS)
+    )
 
 
 def _timestamp(text: str) -> datetime.datetime:
@@ -163,7 +271,7 @@ def _healthy(cluster: Cluster, pods: list[dict[str, Any]], rows: list[ContainerR
 
 
 def test_upstream_resources_hundred_devices_for_five_minutes(
-    container_testbed: Cluster, release: Kubectl
+    container_testbed: Cluster, release: Kubectl, peers: Peers
 ) -> None:
     kubectl = release
     started = time.monotonic()
@@ -179,6 +287,11 @@ def test_upstream_resources_hundred_devices_for_five_minutes(
         what=f"{DEVICES} Instances on both nodes",
         timeout=300,
     )
+    wait_until(
+        lambda: _others_found(kubectl),
+        what="an Instance per camera (with its media) and per OPC UA server",
+        timeout=180,
+    )
     pods = _workload_pods(kubectl)
     print(f"\nhelm install --wait with upstream's resources: {installed:.1f} s")
     print("container start -> Ready, per pod (upstream's CPU limits):")
@@ -191,12 +304,16 @@ def test_upstream_resources_hundred_devices_for_five_minutes(
     loop_start = time.monotonic()
     while time.monotonic() - loop_start < LOOP_SECONDS:
         _availability(container_testbed, "OFFLINE")
+        peers.cameras.stop(CAMERAS[0])
+        peers.opcua_server("stop", str(OPCUA_SERVERS[0]["name"]))
         wait_until(
-            lambda: not kubectl.items("instances.akri.sh", NAMESPACE),
-            what="every Instance gone",
+            lambda: not _instances(kubectl, "akri-debug-echo"),
+            what="every debugEcho Instance gone",
             timeout=180,
         )
         _availability(container_testbed, "online")
+        peers.cameras.start(CAMERAS[0])
+        peers.opcua_server("start", str(OPCUA_SERVERS[0]["name"]))
         wait_until(
             lambda: _instances_on_both(kubectl, container_testbed, DEVICES),
             what=f"{DEVICES} Instances back",
@@ -214,6 +331,11 @@ def test_upstream_resources_hundred_devices_for_five_minutes(
                 and row.working_set_mib > most.get(row.component, (0.0, ""))[0]
             ):
                 most[row.component] = (row.working_set_mib, row.limit)
+    wait_until(
+        lambda: _others_found(kubectl),
+        what="every camera and OPC UA server listed again",
+        timeout=180,
+    )
     print(
         f"{cycles} cycles of {DEVICES} devices offline and back in {LOOP_SECONDS:.0f} s,"
         f" no restart, no OOM kill, every component Ready at each of {samples} samples"
@@ -222,7 +344,11 @@ def test_upstream_resources_hundred_devices_for_five_minutes(
     for component, (mib, limit) in sorted(most.items()):
         print(f"  {component:<32} {mib:6.1f} MiB (limit {limit})")
 
-    configuration = kubectl.items("configurations.akri.sh", NAMESPACE)[0]
+    configuration = next(
+        c
+        for c in kubectl.items("configurations.akri.sh", NAMESPACE)
+        if c["metadata"]["name"] == "akri-debug-echo"
+    )
     configuration["spec"]["discoveryHandler"]["discoveryDetails"] = yaml.safe_dump(
         {"descriptions": _descriptions(MANY_DEVICES)}
     )

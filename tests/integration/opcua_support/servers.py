@@ -1,7 +1,8 @@
 """A process hosting real asyncua OPC UA servers on loopback, driven by JSON lines on stdin.
 
 ``python -m tests.integration.opcua_support.servers '<spec>'`` where the spec is a JSON list of
-servers (``ServerSpec`` fields). Each server listens on ``127.0.0.1:<port>`` and advertises
+servers (``ServerSpec`` fields). Each server listens on ``<listen_host>:<port>`` (default
+``127.0.0.1``) and advertises
 ``opc.tcp://<advertise_host>:<port>/<name>/`` (a host that need not resolve: upstream #555); a
 ``discovery`` server plays a Local Discovery Server, and a server with ``register_to`` registers
 with that LDS when it starts (re-registering every ``register_period`` seconds). Every server has
@@ -41,6 +42,7 @@ class ServerSpec:
     application_uri: str = ""
     kind: str = "server"  # or "discovery"
     advertise_host: str = "127.0.0.1"
+    listen_host: str = "127.0.0.1"
     register_to: str | None = None
     register_period: int = 60
     variable: str = "FastUInt1"
@@ -70,7 +72,7 @@ class Hosted:
         server = Server()
         await server.init()
         server.set_endpoint(spec.url)
-        server.socket_address = ("127.0.0.1", spec.port)
+        server.socket_address = (spec.listen_host, spec.port)
         server.set_server_name(spec.application_name or spec.name)
         await server.set_application_uri(spec.application_uri or f"urn:akri-py:tests:{spec.name}")
         server.product_uri = "urn:akri-py:tests:product"
