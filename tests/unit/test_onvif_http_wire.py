@@ -214,7 +214,18 @@ def test_request_target(url: str, expected: tuple[str, int, str, str]) -> None:
 
 @pytest.mark.parametrize(
     "url",
-    ["https://10.0.0.5/", "ftp://10.0.0.5/", "http://10.0.0.5:99999/", "http:///x", "10.0.0.5/x"],
+    [
+        "https://10.0.0.5/",
+        "ftp://10.0.0.5/",
+        "http://10.0.0.5:99999/",
+        "http:///x",
+        "10.0.0.5/x",
+        "http://a b/",
+        "http://a\x00b/",
+        "http://[fe80::1%25\x01]/",
+        "http://\ud800/",
+        "http://" + "a" * 64 + ".lan/",  # an IDNA label over 63 characters
+    ],
 )
 def test_unusable_urls(url: str) -> None:
     assert request_target(url) is None

@@ -34,6 +34,7 @@ _HEADER = re.compile(rb"([!#$%&'*+.^_`|~0-9A-Za-z-]+):([\t\x20-\x7e\x80-\xff]*)"
 _LENGTH = re.compile(r"[0-9]{1,19}")
 _CHUNK_SIZE = re.compile(rb"([0-9A-Fa-f]{1,16})[ \t]*(?:;[\t\x20-\x7e\x80-\xff]*)?")
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_VISIBLE = re.compile(rb"[\x21-\x7e\x80-\xff]+")
 _VISIBLE_ASCII = "".join(chr(c) for c in range(0x21, 0x7F))
 #: Headers this client writes itself; a caller's copy is left out.
 _OURS = frozenset({"host", "content-length", "connection", "transfer-encoding", "authorization"})
@@ -65,17 +66,23 @@ def request_target(url: str) -> Target | None:
         return None
     parts = urlsplit(url)
     port = parts.port or 80
-    bare = host.split("%", 1)[0]  # an IPv6 zone goes to the resolver, not into Host
+    resolved = host.replace("%25", "%")
+    bare = resolved.split("%", 1)[0]  # an IPv6 zone goes to the resolver, not into Host
     try:
         ascii_host = bare.encode("idna").decode("ascii")
+        printable = _VISIBLE.fullmatch(ascii_host.encode()) and _VISIBLE.fullmatch(
+            resolved.encode()
+        )
     except UnicodeError:
+        return None
+    if not printable:
         return None
     shown = f"[{ascii_host}]" if ":" in ascii_host else ascii_host
     path = quote(parts.path or "/", safe=_VISIBLE_ASCII)
     if parts.query:
         path += "?" + quote(parts.query, safe=_VISIBLE_ASCII)
     return Target(
-        host=host.replace("%25", "%"),
+        host=resolved,
         port=port,
         host_header=shown if port == 80 else f"{shown}:{port}",
         path=path,

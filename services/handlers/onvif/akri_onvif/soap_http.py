@@ -178,7 +178,7 @@ class SoapHttp:
             found = await loop.getaddrinfo(
                 target.host, target.port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP
             )
-        except (OSError, UnicodeError) as err:
+        except (OSError, UnicodeError, ValueError) as err:
             raise HttpError(f"cannot connect: {_bounded(err)}") from None
         allowed = [
             (family, address)
@@ -190,7 +190,11 @@ class SoapHttp:
             raise RefusedAddressError(f"{target.host[:100]} resolves only to refused addresses")
         failure: OSError | None = None
         for family, address in allowed[:_MAX_ADDRESSES]:
-            sock = socket.socket(family, socket.SOCK_STREAM)
+            try:
+                sock = socket.socket(family, socket.SOCK_STREAM)
+            except OSError as err:
+                failure = err
+                continue
             try:
                 sock.setblocking(False)
                 await loop.sock_connect(sock, address)
