@@ -197,7 +197,7 @@ def _skip_separators(scan: _Scanner) -> None:
 
 
 @dataclass(frozen=True)
-class _Accepted:
+class Answerable:
     """A Digest challenge this client can answer, normalised."""
 
     realm: str
@@ -210,7 +210,7 @@ class _Accepted:
     userhash: bool
 
 
-def accepted(challenge: Challenge) -> _Accepted | None:
+def accepted(challenge: Challenge) -> Answerable | None:
     """The Digest challenge in a form ready to answer, or None when it cannot be answered."""
     params = challenge.params
     if challenge.scheme != "digest" or "realm" not in params or not params.get("nonce"):
@@ -232,7 +232,7 @@ def accepted(challenge: Challenge) -> _Accepted | None:
             return None
     if session and qop is None:  # a session key needs the cnonce that only qop carries
         return None
-    return _Accepted(
+    return Answerable(
         realm=params["realm"],
         nonce=params["nonce"],
         algorithm=algorithm,
@@ -245,7 +245,7 @@ def accepted(challenge: Challenge) -> _Accepted | None:
 
 
 def response_fields(
-    challenge: _Accepted,
+    challenge: Answerable,
     *,
     username: str,
     password: str,
@@ -292,7 +292,7 @@ class DigestAuth:
         self._username = username
         self._password = password
         self._origin: Origin | None = None
-        self._challenge: _Accepted | None = None
+        self._challenge: Answerable | None = None
         self._nc = 0
 
     def __repr__(self) -> str:  # never the credential
@@ -325,7 +325,7 @@ class DigestAuth:
                 return True
         return False
 
-    def _header(self, challenge: _Accepted, method: str, uri: str, body: bytes) -> str:
+    def _header(self, challenge: Answerable, method: str, uri: str, body: bytes) -> str:
         fields = response_fields(
             challenge,
             username=self._username,
