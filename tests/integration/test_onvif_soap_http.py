@@ -33,7 +33,7 @@ OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
 
 
 @contextlib.asynccontextmanager
-async def serve(handler: Handler) -> AsyncIterator[str]:
+async def serve(handler: Handler, host: str = "127.0.0.1") -> AsyncIterator[str]:
     """A raw server on loopback running ``handler`` per connection; yields its URL. Every
     connection task is ended on exit."""
     tasks: set[asyncio.Task[None]] = set()
@@ -49,10 +49,11 @@ async def serve(handler: Handler) -> AsyncIterator[str]:
         finally:
             writer.transport.abort()
 
-    server = await asyncio.start_server(connection, "127.0.0.1", 0)
+    server = await asyncio.start_server(connection, host, 0)
     port = server.sockets[0].getsockname()[1]
+    shown = f"[{host}]" if ":" in host else host
     try:
-        yield f"http://127.0.0.1:{port}/onvif/device_service"
+        yield f"http://{shown}:{port}/onvif/device_service"
     finally:
         server.close()
         for task in tasks:
@@ -191,6 +192,20 @@ async def test_a_good_exchange_on_the_wire() -> None:
     assert "accept-encoding" not in headers
     assert "authorization" not in headers
     assert body == BODY
+
+
+async def test_an_ipv6_literal_host() -> None:
+    seen: list[dict[str, str]] = []
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        seen.append((await read_request(reader))[1])
+        writer.write(OK)
+        await writer.drain()
+
+    async with serve(handler, "::1") as url, SoapHttp(allow_local=True) as http:
+        reply = await http.post(url, BODY, headers=HEADERS, timeout=2.0)
+    assert reply.content == b"ok"
+    assert seen[0]["host"] == url.split("/")[2]  # [::1]:port
 
 
 async def test_failures_before_any_exchange() -> None:
