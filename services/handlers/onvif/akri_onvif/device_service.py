@@ -85,8 +85,8 @@ class NetworkFacts:
 @dataclass(frozen=True)
 class Auth:
     """A credential as one service URL gets it: a UsernameToken stamped on the camera's clock
-    (local time + ``clock_offset``), and ``digest``, that URL's own aiohttp
-    ``DigestAuthMiddleware`` (None when the username cannot be used for Digest)."""
+    (local time + ``clock_offset``), and ``digest``, that URL's own ``digest.DigestAuth``
+    (None when the username cannot be used for Digest)."""
 
     credential: Credential
     digest: Any = None
@@ -94,11 +94,11 @@ class Auth:
 
 
 def new_auth(credential: Credential, clock_offset: timedelta = timedelta(0)) -> Auth:
-    """An ``Auth`` with a fresh Digest middleware (scoped to the first origin it is used for)."""
-    from aiohttp import DigestAuthMiddleware  # noqa: PLC0415 - with soap_http, already loaded
+    """An ``Auth`` with a fresh ``DigestAuth`` (scoped to the first origin it is used for)."""
+    from akri_onvif.digest import DigestAuth  # noqa: PLC0415 - with soap_http, already loaded
 
     try:
-        digest = DigestAuthMiddleware(credential.username, credential.password)
+        digest = DigestAuth(credential.username, credential.password)
     except ValueError:  # a ':' in the username: Digest cannot carry it, the UsernameToken can
         digest = None
     return Auth(credential=credential, digest=digest, clock_offset=clock_offset)
