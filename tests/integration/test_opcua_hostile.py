@@ -235,6 +235,8 @@ async def test_a_hostile_peer_is_a_link_error_within_the_timeout(
     assert len(caught.value.detail) <= 160
     assert took < WITHIN
     assert not link.connected
+    # Only a peer that ends an open channel is a lost server; the others failed their call.
+    assert lost.is_set() == (script is close_mid_call)
 
 
 async def test_a_peer_closing_an_idle_channel_calls_on_lost_at_once() -> None:

@@ -3,11 +3,11 @@
 A ``Link`` opens a TCP connection, says Hello and opens a secure channel with security policy
 None and no session (what ``FindServers`` and ``GetEndpoints`` need), and keeps it open between
 calls, so that re-reading an LDS's list or checking that a server is alive costs one request.
-A reader task per connection reads every message; when the peer closes the connection (a server
-process that stops, or one that says ``ERR`` and hangs up) ``on_lost`` is called at once. A call
-over a channel that broke since the last one is tried once more on a fresh connection; every
-connect and call is bounded by ``timeout``. A channel whose security token is three quarters
-through its lifetime is replaced by a fresh one before the next call (no renewal).
+A reader task per connection reads every message; when the peer closes an open channel's
+connection (a server process that stops, or one that says ``ERR`` and hangs up) ``on_lost`` is
+called at once. A call over a channel that broke since the last one is tried once more on a fresh
+connection; every connect and call is bounded by ``timeout``. A channel whose security token is
+three quarters through its lifetime is replaced by a fresh one before the next call (no renewal).
 
 The wire format is ``binary`` (standard library only, bounded against hostile peers); its
 messages become plain frozen values here (``Application``, ``Endpoint``) and every failure one
@@ -107,7 +107,8 @@ class Link:
         except OSError as err:  # refused, reset, closed by the peer, name not resolved
             await self.close()
             raise LinkError("unreachable", _short(err)) from None
-        except binary.ProtocolError as err:  # an error answer, or one that is not OPC UA
+        except (binary.ProtocolError, ValueError) as err:
+            # An error answer, one that is not OPC UA, or a host name that is no name (IDNA).
             await self.close()
             raise LinkError("failed", _short(err)) from None
 
@@ -292,7 +293,8 @@ class _Channel:
             failure, lost = err, False
         self._fail(failure)
         self._writer.close()
-        self._on_gone(self, lost=lost)
+        # Lost is an open channel the peer ended: one that failed its handshake fails its call.
+        self._on_gone(self, lost=lost and self._opened is not None)
 
     def _deliver(self, message: binary.Message) -> None:
         key = _HELLO_KEY if message.message_type == b"ACK" else message.request_id
