@@ -3,7 +3,7 @@ a hang, and a server that answers badly is not listed.
 
 Each peer is a small asyncio TCP server on loopback that speaks just enough OPC UA (its answers
 built with asyncua's encoder, an implementation independent of the handler's) and then misbehaves:
-silence, a byte drip, garbage, an oversized chunk, an ``ERR``, a huge array count, a deep
+silence, a byte drip, garbage, a service answer to Hello, an oversized chunk, an ``ERR``, a huge array count, a deep
 ``DiagnosticInfo``, an answer to a request never made, a flood of chunks, a close mid-call.
 """
 
@@ -157,6 +157,11 @@ async def http(conn: PeerConnection) -> None:
     await conn.send(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
 
 
+async def message_for_hello(conn: PeerConnection) -> None:
+    await conn.receive()
+    await conn.send(message(b"MSG", struct.pack("<IIII", 0, 0, 1, 0) + bytes(20)))
+
+
 async def oversized(conn: PeerConnection) -> None:
     await conn.receive()
     await conn.send(message(b"ACK", struct_to_binary(ua.Acknowledge())))
@@ -210,6 +215,7 @@ async def close_mid_call(conn: PeerConnection) -> None:
         (silent, "unreachable", "no answer within 0.5 s"),
         (drip, "unreachable", "no answer within 0.5 s"),
         (http, "failed", "unknown message type"),
+        (message_for_hello, "failed", "MSG with request id 0"),
         (oversized, "failed", "at most 65536"),
         (error, "failed", "BadTcpEndpointUrlInvalid (0x80880000): endpoint unknown"),
         (huge_array, "failed", "at most 1000"),

@@ -182,6 +182,8 @@ class _Channel:
     async def open(self) -> None:
         """Hello / Acknowledge, then OpenSecureChannel (policy None)."""
         ack = await self._exchange(_HELLO_KEY, binary.hello(self._url))
+        if ack.message_type != b"ACK":
+            raise binary.ProtocolError(f"Hello answered by {_kind(ack)}")
         self._peer_buffer = binary.decode_acknowledge(ack.body).receive_buffer_size
         self._acknowledged = True
         request_id = self._next_request_id()
@@ -298,6 +300,8 @@ class _Channel:
 
     def _deliver(self, message: binary.Message) -> None:
         key = _HELLO_KEY if message.message_type == b"ACK" else message.request_id
+        if message.message_type != b"ACK" and key == _HELLO_KEY:
+            raise binary.ProtocolError(f"{_kind(message)} with request id 0")
         future = self._waiting.get(key)
         if future is None:
             late = (key == _HELLO_KEY and self._acknowledged) or 0 < key <= self._request_id
