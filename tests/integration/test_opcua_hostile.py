@@ -64,8 +64,8 @@ class PeerConnection:
         while await self.reader.read(4096):
             pass
 
-    async def handshake(self) -> None:
-        """Answers Hello and OpenSecureChannel properly."""
+    async def handshake(self, *, lifetime_ms: int = 600_000) -> None:
+        """Answers Hello and OpenSecureChannel properly (granting ``lifetime_ms``)."""
         assert (await self.receive())[0] == b"HEL"
         await self.send(message(b"ACK", struct_to_binary(ua.Acknowledge())))
         kind, request_id = await self.receive()
@@ -73,7 +73,7 @@ class PeerConnection:
         response = ua.OpenSecureChannelResponse(
             Parameters=ua.OpenSecureChannelResult(
                 SecurityToken=ua.ChannelSecurityToken(
-                    ChannelId=CHANNEL_ID, TokenId=TOKEN_ID, RevisedLifetime=600_000
+                    ChannelId=CHANNEL_ID, TokenId=TOKEN_ID, RevisedLifetime=lifetime_ms
                 )
             )
         )
@@ -260,6 +260,37 @@ async def test_a_peer_closing_an_idle_channel_calls_on_lost_at_once() -> None:
             await lost.wait()
         assert not link.connected
         await link.close()
+
+
+async def test_a_channel_is_replaced_before_its_token_expires() -> None:
+    """A server granting a 1 ms token gets the floor (10 s): the channel is closed with
+    CloseSecureChannel and a fresh one opened after 7.5 s, not on every call."""
+    seen: list[bytes] = []
+
+    async def short_tokens(conn: PeerConnection) -> None:
+        await conn.handshake(lifetime_ms=1)
+        seen.append(b"OPN")
+        while True:
+            kind, request_id = await conn.receive()
+            seen.append(kind)
+            if kind != b"MSG":
+                return
+            await conn.answer(find_servers_answer(), request_id=request_id)
+
+    lost = asyncio.Event()
+    async with peer(short_tokens) as url:
+        link = Link(url, timeout=TIMEOUT, on_lost=lost.set)
+        started = time.monotonic()
+        async with asyncio.timeout(15):
+            while seen.count(b"OPN") < 2:
+                assert await link.find_servers() == ()
+                await asyncio.sleep(0.25)  # wait-ok: the pace of the calls, not a condition
+        replaced = time.monotonic() - started
+        await wait_until(lambda: b"CLO" in seen, within=5, what="CloseSecureChannel")
+        await link.close()
+    assert 7.0 < replaced < 10.0
+    assert seen.count(b"OPN") == 2
+    assert not lost.is_set()
 
 
 async def test_a_server_that_answers_garbage_is_not_listed_and_the_handler_keeps_going() -> None:
