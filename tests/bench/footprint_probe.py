@@ -76,7 +76,6 @@ STAGES: dict[str, tuple[str, ...]] = {
     ),
     "opcua": (
         *SHARED,
-        "asyncua",
         "akri_proto.discovery.v0.discovery_pb2",
         "akri_handler_sdk",
         "akri_opcua.__main__",

@@ -3,7 +3,7 @@
 - server start -> device reported: a server registered with an LDS starts listening (the clock
   starts when it listens, after asyncua's own initialisation) until the handler's ``Discover``
   stream lists it; and server stop -> device gone. Default settings (a 1 s re-read).
-- resident memory of the handler process: idle before any ``Discover`` (asyncua not loaded yet),
+- resident memory of the handler process: idle before any ``Discover``,
   and while it follows 20 servers registered with an LDS; its CPU use while following them.
 - resident memory of the sample monitoring broker while it serves a changing value.
 Run with ``make bench``.

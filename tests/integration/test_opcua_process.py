@@ -115,3 +115,26 @@ async def test_asyncua_is_loaded_only_by_a_discover_call() -> None:
     )
     out, _ = await asyncio.wait_for(proc.communicate(), 30)
     assert out.decode().strip() == "False"
+
+
+async def test_the_discovery_path_runs_without_asyncua(lab: OpcuaLab) -> None:
+    """The handler's client (``link``, ``binary``) talks to a real asyncua server in a fresh
+    interpreter that never loads asyncua: the handler's memory does not include it."""
+    probe = (
+        "import asyncio, sys, akri_opcua.__main__, akri_opcua.handler, akri_opcua.tracker\n"
+        "from akri_opcua.link import Link\n"
+        "async def main():\n"
+        f"    link = Link({PLC.url!r}, timeout=10, on_lost=lambda: None)\n"
+        "    try:\n"
+        "        servers, endpoints = await link.find_servers(), await link.endpoints()\n"
+        "    finally:\n"
+        "        await link.close()\n"
+        "    print([s.name for s in servers], [e.security_policy for e in endpoints])\n"
+        "asyncio.run(main())\n"
+        "print('asyncua' in sys.modules)\n"
+    )
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", probe, stdout=asyncio.subprocess.PIPE
+    )
+    out, _ = await asyncio.wait_for(proc.communicate(), 30)
+    assert out.decode().splitlines() == ["['PLC'] ['None']", "False"]

@@ -21,15 +21,16 @@ import asyncio
 import ipaddress
 import socket
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Self
+from typing import Self
 
 import structlog
 
 from akri_common.devices import Device
 from akri_opcua.details import OpcuaDetails
 from akri_opcua.inventory import Found, device_list
+from akri_opcua.link import Link, LinkError
 from akri_opcua.servers import (
     OPC_TCP_PREFIX,
     Application,
@@ -42,9 +43,6 @@ from akri_opcua.servers import (
     wanted,
 )
 from akri_opcua.settings import OpcuaSettings
-
-if TYPE_CHECKING:
-    from akri_opcua.link import Link, LinkError
 
 log = structlog.get_logger(__name__)
 
@@ -73,15 +71,8 @@ class ServerTracker:
         self._resolved: dict[str, tuple[bool, float]] = {}
         self._warned: set[tuple[str, str]] = set()
         self._alive: frozenset[str] = frozenset()
-        self._link_type: Callable[..., Link] | None = None
-        self._link_error: type[LinkError] | None = None
 
     async def __aenter__(self) -> Self:
-        # asyncua is imported on the first Discover only: an idle handler stays small.
-        from akri_opcua.link import Link, LinkError  # noqa: PLC0415
-
-        self._link_type = Link
-        self._link_error = LinkError
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -137,30 +128,25 @@ class ServerTracker:
     def _link(self, url: str) -> Link:
         link = self._links.get(url)
         if link is None:
-            assert self._link_type is not None, "use the tracker with async with"
-            link = self._link_type(
-                url, timeout=self.settings.call_timeout_seconds, on_lost=self._wake.set
-            )
+            link = Link(url, timeout=self.settings.call_timeout_seconds, on_lost=self._wake.set)
             self._links[url] = link
         return link
 
     async def _find_servers(self, url: str) -> tuple[Application, ...]:
-        assert self._link_error is not None
         try:
             async with self._calls:
                 applications = await self._link(url).find_servers()
-        except self._link_error as err:
+        except LinkError as err:
             self._warn_once(url, "FindServers", err)
             return ()
         self._recovered(url, "FindServers")
         return applications
 
     async def _endpoints(self, url: str) -> tuple[Endpoint, ...] | None:
-        assert self._link_error is not None
         try:
             async with self._calls:
                 endpoints = await self._link(url).endpoints()
-        except self._link_error as err:
+        except LinkError as err:
             self._warn_once(url, "GetEndpoints", err)
             return None
         self._recovered(url, "GetEndpoints")
