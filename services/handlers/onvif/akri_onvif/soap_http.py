@@ -72,7 +72,7 @@ class RefusedAddressError(HttpError):
 
 @dataclass(frozen=True)
 class HttpReply:
-    """A reply as zeep's ``process_reply`` reads it (``status_code``, ``headers``, ``content``)."""
+    """One HTTP reply: ``status_code``, ``content`` and ``headers`` (names Title-Cased, values cut)."""
 
     status_code: int
     content: bytes
