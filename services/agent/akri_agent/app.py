@@ -26,6 +26,7 @@ from akri_agent.instances.registry import DeviceRegistry
 from akri_agent.metrics import PrometheusObserver
 from akri_agent.registration.server import RegistrationServer
 from akri_agent.settings import AgentSettings
+from akri_common import prometheus
 from akri_common.k8s.client import connect
 from akri_common.k8s.controller import Controller
 from akri_common.k8s.objects import CONFIGURATION, INSTANCE, Objects
@@ -114,6 +115,7 @@ async def run_agent(settings: AgentSettings, *, stop: asyncio.Event) -> None:
         await stack.enter_async_context(registration)
         metrics = MetricsServer(
             port=settings.metrics_port,
+            exposition=prometheus.exposition(),
             healthy=lambda: configurations.synced.is_set() and instances.synced.is_set(),
         )
         await metrics.start()

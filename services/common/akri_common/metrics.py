@@ -1,5 +1,8 @@
 """The ``/metrics`` (Prometheus text format) and ``/healthz`` endpoints every service serves.
 
+``/metrics`` serves the exposition a process passes: prometheus_client's registry
+(``akri_common.prometheus``), or ``akri_common.counters`` for the ONVIF handler, which cannot
+afford prometheus_client.
 A small asyncio HTTP/1.1 server, so that no thread is started for it; it answers GET only and
 closes each connection after one response.
 """
@@ -11,7 +14,6 @@ import contextlib
 from collections.abc import Callable
 
 import structlog
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
 
 log = structlog.get_logger(__name__)
 
@@ -24,13 +26,14 @@ class MetricsServer:
         *,
         port: int,
         host: str = "0.0.0.0",  # noqa: S104 (scraped from outside the pod)
+        exposition: Callable[[], tuple[str, bytes]],
         healthy: Callable[[], bool] = lambda: True,
-        registry: CollectorRegistry = REGISTRY,
     ) -> None:
+        """``/metrics`` serves ``exposition()``: its content type and body."""
         self.host = host
         self.port = port
         self._healthy = healthy
-        self._registry = registry
+        self._exposition = exposition
         self._server: asyncio.Server | None = None
 
     async def start(self) -> None:
@@ -67,7 +70,8 @@ class MetricsServer:
         if method != "GET":
             return "405 Method Not Allowed", "text/plain", b"GET only\n"
         if path == "/metrics":
-            return "200 OK", CONTENT_TYPE_LATEST, generate_latest(self._registry)
+            content_type, body = self._exposition()
+            return "200 OK", content_type, body
         if path in ("/healthz", "/readyz"):
             if self._healthy():
                 return "200 OK", "text/plain", b"ok\n"

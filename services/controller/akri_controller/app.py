@@ -16,6 +16,7 @@ from collections.abc import Callable
 import structlog
 from prometheus_client import REGISTRY
 
+from akri_common import prometheus
 from akri_common.k8s.client import connect
 from akri_common.k8s.controller import Controller
 from akri_common.k8s.objects import CONFIGURATION, INSTANCE, JOB, NODE, POD, SERVICE, Kind, Objects
@@ -142,7 +143,9 @@ async def run_controller(settings: ControllerSettings, *, stop: asyncio.Event) -
         collector = BrokerPodCollector(caches.pods)
         REGISTRY.register(collector)
         stack.callback(REGISTRY.unregister, collector)
-        metrics = MetricsServer(port=settings.metrics_port, healthy=caches.synced)
+        metrics = MetricsServer(
+            port=settings.metrics_port, exposition=prometheus.exposition(), healthy=caches.synced
+        )
         await metrics.start()
         stack.push_async_callback(metrics.stop)
         log.info("controller_started")

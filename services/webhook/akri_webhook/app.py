@@ -14,6 +14,7 @@ import contextlib
 import structlog
 from aiohttp import web
 
+from akri_common import prometheus
 from akri_common.k8s.client import connect
 from akri_common.k8s.errors import ApiError
 from akri_common.k8s.objects import Objects
@@ -62,7 +63,9 @@ async def run_webhook(settings: WebhookSettings, *, stop: asyncio.Event) -> None
         log.info("webhook_serving", port=settings.port, host=settings.host)
         if settings.metrics_port:
             metrics = MetricsServer(
-                port=settings.metrics_port, healthy=lambda: validator.schemas is not None
+                port=settings.metrics_port,
+                exposition=prometheus.exposition(),
+                healthy=lambda: validator.schemas is not None,
             )
             await metrics.start()
             stack.push_async_callback(metrics.stop)

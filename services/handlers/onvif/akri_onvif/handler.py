@@ -44,9 +44,14 @@ class OnvifHandler:
         process; no port, no server)."""
         if self._metrics is not None or not self.settings.metrics_port:
             return
+        from akri_common.counters import CONTENT_TYPE  # noqa: PLC0415
         from akri_common.metrics import MetricsServer  # noqa: PLC0415 - idle handlers stay small
+        from akri_onvif.reasons import COUNTERS  # noqa: PLC0415
 
-        self._metrics = MetricsServer(port=self.settings.metrics_port)
+        self._metrics = MetricsServer(
+            port=self.settings.metrics_port,
+            exposition=lambda: (CONTENT_TYPE, COUNTERS.render()),
+        )
         try:
             await self._metrics.start()
         except OSError as err:
@@ -59,7 +64,7 @@ class OnvifHandler:
 
     async def discover(self, details: OnvifRequest) -> AsyncGenerator[tuple[Device, ...], None]:
         """The cameras after the first probe round, then again whenever they change."""
-        # The HTTP client and prometheus_client load at the first Discover: an idle handler stays small.
+        # The discovery path loads at the first Discover: an idle handler stays small.
         from akri_onvif.tracker import CameraTracker  # noqa: PLC0415
 
         await self._serve_metrics()
