@@ -67,7 +67,6 @@ STAGES: dict[str, tuple[str, ...]] = {
     # The handlers' discovery paths (loaded at the first Discover) are stages of their own.
     "onvif": (
         *SHARED,
-        "prometheus_client",
         "akri_proto.discovery.v0.discovery_pb2",
         "akri_handler_sdk",
         "akri_onvif.__main__",

@@ -2,7 +2,8 @@
 
 The working set is the memory cgroup's usage minus its inactive file pages (cgroup v1 on this
 machine kind): what the kubelet compares with the memory limit and what decides an OOM kill.
-``container_rows`` gives, per container of a namespace, its pod, component, working set, limit,
+``container_rows`` gives, per container of a namespace, its pod, component, working set (and its
+anonymous part), limit,
 restart count and last termination reason.
 """
 
@@ -34,6 +35,14 @@ def working_set_mib(cluster: Cluster, pod: dict[str, Any], container_id: str) ->
     return (usage - int(stat.get("total_inactive_file", 0))) / MIB
 
 
+def anonymous_mib(cluster: Cluster, pod: dict[str, Any], container_id: str) -> float:
+    """The container's anonymous memory (``total_rss`` of its memory cgroup): the part of the
+    working set the kernel cannot reclaim by dropping file pages."""
+    cgroup = cgroup_dir(cluster, pod, container_id)
+    stat = dict(line.split() for line in (cgroup / "memory.stat").read_text().splitlines())
+    return int(stat.get("total_rss", 0)) / MIB
+
+
 def oom_kills(cluster: Cluster, pod: dict[str, Any], container_id: str) -> int:
     """How often the kernel's OOM killer acted in the container's cgroup (``oom_kill`` of
     ``memory.oom_control``); 0 when the kernel does not say."""
@@ -49,6 +58,7 @@ class ContainerRow:
     node: str
     container_id: str
     working_set_mib: float | None  # None when its cgroup could not be read (it just restarted)
+    anon_mib: float | None  # its anonymous part (likewise)
     limit: str
     restarts: int
     last_terminated: str  # the reason of its last termination, "" if none
@@ -63,11 +73,13 @@ def container_rows(cluster: Cluster, pods: list[dict[str, Any]]) -> list[Contain
         for status in pod["status"].get("containerStatuses", []):
             cid = status.get("containerID", "").removeprefix("containerd://")
             mib: float | None = None
+            anon: float | None = None
             if cid:
                 try:
                     mib = working_set_mib(cluster, pod, cid)
+                    anon = anonymous_mib(cluster, pod, cid)
                 except OSError:
-                    mib = None
+                    mib = anon = None
             limits = specs[status["name"]].get("resources", {}).get("limits", {})
             terminated = status.get("lastState", {}).get("terminated", {})
             rows.append(
@@ -77,6 +89,7 @@ def container_rows(cluster: Cluster, pods: list[dict[str, Any]]) -> list[Contain
                     node=pod["spec"].get("nodeName", ""),
                     container_id=cid,
                     working_set_mib=mib,
+                    anon_mib=anon,
                     limit=limits.get("memory", "none"),
                     restarts=int(status.get("restartCount", 0)),
                     last_terminated=str(terminated.get("reason", "")),

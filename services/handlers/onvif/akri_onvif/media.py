@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from xml.etree import ElementTree as ET
-from xml.sax.saxutils import escape
 
 import structlog
 
@@ -144,7 +143,7 @@ def parse_uri(response: ET.Element) -> str | None:
 
 def _request(version: str, operation: str, token: str | None) -> tuple[str, str]:
     """The body and action of one media request."""
-    t = escape(token or "")
+    t = soap.escape(token or "")
     namespace = MEDIA2 if version == "media2" else MEDIA1
     if version == "media2":
         bodies = {
