@@ -189,6 +189,10 @@ class InstanceHistory:
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
 
+    def last(self, name: str) -> str | None:
+        """The type of the last event seen for Instance ``name`` (None if none yet)."""
+        return next((e[0] for e in reversed(self.events) if e[1] == name), None)
+
     async def _watch(self, version: str) -> None:
         while True:
             try:
