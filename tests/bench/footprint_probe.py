@@ -32,7 +32,7 @@ ARENA_HEAP = 64 * MIB
 # only for what they add.
 STDLIB = ("asyncio", "logging", "json", "ssl", "signal", "dataclasses", "typing", "contextlib")
 SHARED = ("grpc", "google.protobuf", "structlog", "yaml")
-KUBE = ("aiohttp", "akri_common.k8s.loader", "prometheus_client")
+KUBE = ("aiohttp", "akri_common.k8s.loader")
 # component -> ordered import stages after the standard library; the last are the component's own.
 # The agent and controller parse no YAML (the kubeconfig loader's yaml is deferred until a
 # kubeconfig file is read, which an in-cluster process never does), so yaml is no stage of theirs.

@@ -2,7 +2,7 @@
 
 - Import breakdown: for each component, a fresh runtime-only interpreter imports the standard
   library the services share, then each third-party package (grpc, protobuf, structlog, yaml,
-  aiohttp, kubernetes_asyncio, prometheus_client, zeep, ...), then the component's own modules;
+  aiohttp, kubernetes_asyncio, ...), then the component's own modules;
   per stage the CPU milliseconds, resident MiB (all and anonymous) and modules it added
   (``footprint_probe.py``). The total CPU divided by upstream's CPU limit predicts how long the
   imports alone take in a container held to that limit.

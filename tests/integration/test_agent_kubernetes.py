@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from akri_testbed.cluster import Cluster, restart_node
+from prometheus_client.parser import text_string_to_metric_families
 
 from akri_common.crds.naming import device_hash
 from akri_common.ids import DeviceId, NodeName
@@ -198,6 +199,11 @@ async def test_metrics_count_instances(shared_setup: Setup) -> None:
         in text
     )
     assert "akri_discovery_response_time_bucket" in text
+    # The whole exposition reads in prometheus_client's parser, process_* figures included.
+    families = {f.name: f for f in text_string_to_metric_families(text.partition("\r\n\r\n")[2])}
+    assert families["akri_api_requests"].type == "counter"
+    assert families["process_resident_memory_bytes"].samples[0].value > 0
+    assert families["process_open_fds"].samples[0].value > 0
     assert (await scrape(port, "/healthz")).startswith("HTTP/1.1 200")
 
 

@@ -25,10 +25,12 @@ import aiohttp
 import pytest
 import yaml
 from akri_testbed.cluster import Cluster
+from prometheus_client.parser import text_string_to_metric_families
 
 from akri_common.k8s.errors import InvalidError, NotFoundError
 from akri_common.k8s.objects import CONFIGURATION, Kind, Objects
 from tests.support import kube
+from tests.support.metrics import metric_sum, scrape
 from tests.support.processes import ProcessGroup, wait_for
 
 VWC = Kind(
@@ -55,6 +57,7 @@ class Webhook:
     client_ssl: ssl.SSLContext
     objects: Objects
     namespace: str
+    metrics_port: int
 
     def configuration(self, sample: str, name: str) -> dict[str, Any]:
         obj: dict[str, Any] = yaml.safe_load((DATA / f"{sample}.yaml").read_text())
@@ -96,12 +99,13 @@ async def webhook(
     testbed: Cluster, processes: ProcessGroup, tmp_path: Path
 ) -> AsyncIterator[Webhook]:
     crt, key = make_certificate(tmp_path)
-    port = free_port()
+    port, metrics_port = free_port(), free_port()
     child = await processes.start(
         "akri_webhook",
         "--tls-crt-file", str(crt), "--tls-key-file", str(key),
         "--port", str(port), "--host", "127.0.0.1",
-        env={"KUBECONFIG": str(testbed.kubeconfig), "METRICS_PORT": "0", "LOG_FORMAT": "json"},
+        env={"KUBECONFIG": str(testbed.kubeconfig), "METRICS_PORT": str(metrics_port),
+             "LOG_FORMAT": "json"},
         name="webhook",
     )  # fmt: skip
     client_ssl = ssl.create_default_context(cafile=str(crt))
@@ -156,7 +160,13 @@ async def webhook(
         }
         await objects.create(VWC, registration)
         try:
-            hook = Webhook(url=url, client_ssl=client_ssl, objects=objects, namespace=namespace)
+            hook = Webhook(
+                url=url,
+                client_ssl=client_ssl,
+                objects=objects,
+                namespace=namespace,
+                metrics_port=metrics_port,
+            )
             await _wait_until_enforced(hook)
             yield hook
         finally:
@@ -253,3 +263,30 @@ async def test_the_https_endpoint_directly(webhook: Webhook) -> None:
         session.get(f"{webhook.url}/healthz", ssl=webhook.client_ssl) as response,
     ):
         assert response.status == 200
+
+
+async def test_reviews_are_counted_on_metrics(webhook: Webhook) -> None:
+    obj = webhook.configuration("udev", "counted")
+    obj["spec"]["capacity"] = "two"
+    review = {
+        "apiVersion": "admission.k8s.io/v1",
+        "kind": "AdmissionReview",
+        "request": {"uid": "c1", "operation": "CREATE", "object": obj},
+    }
+    assert (await webhook.post(review))[0] == 200
+    response = await scrape(webhook.metrics_port, "/metrics")
+    head, _, text = response.partition("\r\n\r\n")
+    assert "Content-Type: text/plain; version=0.0.4; charset=utf-8" in head
+    # prometheus_client's parser, an independent reader: the whole exposition is well formed.
+    families = {f.name: f for f in text_string_to_metric_families(text)}
+    reviews = families["akri_webhook_reviews"]
+    assert reviews.type == "counter"
+    assert any(
+        s.labels == {"operation": "CREATE", "allowed": "false"} and s.value >= 1
+        for s in reviews.samples
+    )
+    assert metric_sum(text, "akri_webhook_review_seconds_count") >= 1
+    assert 'akri_webhook_review_seconds_bucket{le="+Inf"}' in text
+    assert "akri_webhook_connections_refused_total 0.0" in text
+    assert metric_sum(text, "process_resident_memory_bytes") > 0
+    assert metric_sum(text, "process_cpu_seconds_total") > 0

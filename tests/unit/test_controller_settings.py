@@ -84,4 +84,4 @@ def test_broker_pod_count_reflects_the_cache() -> None:
     assert collector.counts() == {("cam", "n1"): 1, ("cam", "n2"): 0}
     (family,) = collector.collect()
     assert family.name == "akri_broker_pod_count"
-    assert {(s.labels["node"], s.value) for s in family.samples} == {("n1", 1), ("n2", 0)}
+    assert {(dict(s.labels)["node"], s.value) for s in family.samples} == {("n1", 1), ("n2", 0)}

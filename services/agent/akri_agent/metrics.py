@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge, Histogram
-
 from akri_agent.discovery.observer import DiscoveryObserver
+from akri_common.prometheus import REGISTRY
 
-INSTANCE_COUNT = Gauge(
+INSTANCE_COUNT = REGISTRY.gauge(
     "akri_instance_count",
     "Instances this agent currently applies, by Configuration and sharing",
     ["configuration", "is_shared"],
 )
-DISCOVERY_RESPONSE_TIME = Histogram(
+DISCOVERY_RESPONSE_TIME = REGISTRY.histogram(
     "akri_discovery_response_time",
     "Seconds from opening a Discover stream to its first device list",
     ["configuration"],
     buckets=(0.25, 0.5, 1, 1.5, 2, 3, 5, 10, 60),
 )
-DISCOVERY_RESPONSE_RESULT = Counter(
+DISCOVERY_RESPONSE_RESULT = REGISTRY.counter(
     "akri_discovery_response_result",
     "Discover outcomes by discovery handler and result",
     ["discovery_handler_name", "result"],

@@ -1,8 +1,9 @@
 """The ``/metrics`` (Prometheus text format) and ``/healthz`` endpoints every service serves.
 
-``/metrics`` serves the exposition a process passes: prometheus_client's registry
-(``akri_common.prometheus``), or ``akri_common.counters`` for the ONVIF handler, which cannot
-afford prometheus_client.
+``/metrics`` serves the exposition a process passes, ``akri_common.prometheus.exposition()``: the
+default registry (the agent, controller and webhook, with the ``process_*`` figures) or a registry
+of the process's own (the ONVIF handler's one counter). The text format is the project's own
+(``akri_common.exposition``): no process imports prometheus_client.
 A small asyncio HTTP/1.1 server, so that no thread is started for it; it answers GET only and
 closes each connection after one response.
 """

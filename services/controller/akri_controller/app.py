@@ -14,7 +14,6 @@ import contextlib
 from collections.abc import Callable
 
 import structlog
-from prometheus_client import REGISTRY
 
 from akri_common import prometheus
 from akri_common.k8s.client import connect
@@ -141,8 +140,8 @@ async def run_controller(settings: ControllerSettings, *, stop: asyncio.Event) -
         caches = Caches()
         wiring = Wiring(objects, caches, settings)
         collector = BrokerPodCollector(caches.pods)
-        REGISTRY.register(collector)
-        stack.callback(REGISTRY.unregister, collector)
+        prometheus.REGISTRY.register(collector.collect)
+        stack.callback(prometheus.REGISTRY.unregister, collector.collect)
         metrics = MetricsServer(
             port=settings.metrics_port, exposition=prometheus.exposition(), healthy=caches.synced
         )

@@ -8,12 +8,9 @@ pair once seen stays exported, at 0, so that a series drops to zero rather than 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
-
-from prometheus_client.core import GaugeMetricFamily
-from prometheus_client.registry import Collector
 
 from akri_common.crds.instance import KIND as INSTANCE_KIND
+from akri_common.exposition import Family, gauge
 from akri_common.k8s.store import Store
 from akri_controller.brokers import names
 from akri_controller.brokers.owners import controller_of
@@ -21,7 +18,9 @@ from akri_controller.brokers.owners import controller_of
 BROKER_POD_COUNT = "akri_broker_pod_count"
 
 
-class BrokerPodCollector(Collector):
+class BrokerPodCollector:
+    """Registered with ``akri_common.prometheus.REGISTRY`` as ``collect``."""
+
     def __init__(self, pods: Store) -> None:
         self._pods = pods
         self._seen: set[tuple[str, str]] = set()
@@ -41,12 +40,13 @@ class BrokerPodCollector(Collector):
         self._seen |= counted.keys()
         return {key: counted.get(key, 0) for key in sorted(self._seen)}
 
-    def collect(self) -> Iterator[GaugeMetricFamily]:
-        family = GaugeMetricFamily(
-            BROKER_POD_COUNT,
-            "Broker pods the controller deployed, by Configuration and node",
-            labels=["configuration", "node"],
-        )
-        for (configuration, node), count in self.counts().items():
-            family.add_metric([configuration, node], count)
-        yield family
+    def collect(self) -> list[Family]:
+        counts: dict[tuple[str, ...], float] = {k: float(n) for k, n in self.counts().items()}
+        return [
+            gauge(
+                BROKER_POD_COUNT,
+                "Broker pods the controller deployed, by Configuration and node",
+                ("configuration", "node"),
+                counts,
+            )
+        ]

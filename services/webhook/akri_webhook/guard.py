@@ -16,12 +16,13 @@ from typing import Any
 
 import structlog
 from aiohttp import web
-from prometheus_client import Counter
+
+from akri_common.prometheus import REGISTRY
 
 log = structlog.get_logger(__name__)
 
 LOG_EVERY_SECONDS = 10.0
-REFUSED = Counter(
+REFUSED = REGISTRY.counter(
     "akri_webhook_connections_refused", "Connections closed at once: too many were open"
 )
 

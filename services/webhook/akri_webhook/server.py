@@ -25,8 +25,8 @@ from typing import Any
 
 import structlog
 from aiohttp import web
-from prometheus_client import Counter, Histogram
 
+from akri_common.prometheus import REGISTRY
 from akri_common.shown import shown
 from akri_webhook.problems import Problem
 from akri_webhook.review import Decision, ReviewError, review
@@ -40,12 +40,14 @@ MAX_BODY = 8 * 1024 * 1024  # a review carries the object and the old object, ea
 MAX_DEPTH = 100
 MAX_WAITING = 8
 MAX_LOGGED = 128
-REVIEWS = Counter(
+REVIEWS = REGISTRY.counter(
     "akri_webhook_reviews",
     "AdmissionReviews answered, by operation and decision",
     ["operation", "allowed"],
 )
-REVIEW_SECONDS = Histogram("akri_webhook_review_seconds", "Time to validate one Configuration")
+REVIEW_SECONDS = REGISTRY.histogram(
+    "akri_webhook_review_seconds", "Time to validate one Configuration"
+)
 
 
 def tls_context(crt: Path, key: Path) -> ssl.SSLContext:

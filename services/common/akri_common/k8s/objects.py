@@ -24,13 +24,13 @@ from urllib.parse import quote
 
 import aiohttp
 from kubernetes_asyncio.client import ApiClient
-from prometheus_client import Counter
 
 from akri_common.k8s.errors import GoneError, UnavailableError, from_status, translate
+from akri_common.prometheus import REGISTRY
 
 JsonObject = dict[str, Any]
 REQUEST_TIMEOUT = 30.0
-API_REQUESTS = Counter(
+API_REQUESTS = REGISTRY.counter(
     "akri_api_requests",
     "Requests this process sent to the Kubernetes API server, by method and resource",
     ["method", "resource"],

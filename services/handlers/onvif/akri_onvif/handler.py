@@ -44,13 +44,13 @@ class OnvifHandler:
         process; no port, no server)."""
         if self._metrics is not None or not self.settings.metrics_port:
             return
-        from akri_common.counters import CONTENT_TYPE  # noqa: PLC0415
         from akri_common.metrics import MetricsServer  # noqa: PLC0415 - idle handlers stay small
-        from akri_onvif.reasons import COUNTERS  # noqa: PLC0415
+        from akri_common.prometheus import exposition  # noqa: PLC0415
+        from akri_onvif.reasons import METRICS  # noqa: PLC0415
 
         self._metrics = MetricsServer(
             port=self.settings.metrics_port,
-            exposition=lambda: (CONTENT_TYPE, COUNTERS.render()),
+            exposition=exposition(METRICS),
         )
         try:
             await self._metrics.start()

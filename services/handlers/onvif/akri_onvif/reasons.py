@@ -23,7 +23,7 @@ from types import MappingProxyType
 
 import structlog
 
-from akri_common.counters import Counters
+from akri_common.prometheus import Registry
 from akri_onvif.device_service import DescriptionError
 
 log = structlog.get_logger(__name__)
@@ -40,9 +40,9 @@ class Reason(enum.Enum):
     NOT_ONVIF = "not_onvif"
 
 
-#: The handler's ``/metrics`` (prometheus_client would cost it 3.4 MiB of its 24).
-COUNTERS = Counters()
-NOT_LISTED = COUNTERS.counter(
+#: The handler's ``/metrics``: this counter only (no ``process_*`` figures).
+METRICS = Registry()
+NOT_LISTED = METRICS.counter(
     "akri_onvif_cameras_not_listed",
     "Cameras that answered WS-Discovery but were not listed, by reason",
     ("reason",),
@@ -85,7 +85,7 @@ class ReasonLog:
         self._current[key] = not_listed
         if len(self._current) > MAX_REASONS:  # the oldest goes; the tracker bounds cameras anyway
             del self._current[next(iter(self._current))]
-        NOT_LISTED.inc(reason=not_listed.reason.value)
+        NOT_LISTED.labels(reason=not_listed.reason.value).inc()
         log.info(
             "onvif_camera_not_listed",
             uuid=uuid,
