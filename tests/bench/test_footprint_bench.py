@@ -400,7 +400,7 @@ async def test_start_and_devices(
                 print(_line(one))
             pids = {s.component: s.pid for s in started}
             for count, rounds in DEVICE_COUNTS:
-                took, cpu = [], []
+                took, cpu, gone, gone_cpu = [], [], [], []
                 for _ in range(rounds):
                     before = process_figures(pids["agent"])["cpu_s"]
                     took.append(await _time_to_last(objects, namespace, f"bench-{count}", count))
@@ -408,6 +408,8 @@ async def test_start_and_devices(
                     figures = {
                         c: _memory_line(c, pids[c]) for c in ("agent", "debugEcho", "controller")
                     }
+                    before = process_figures(pids["agent"])["cpu_s"]
+                    deleting = time.monotonic()
                     await objects.delete(CONFIGURATION, namespace=namespace, name=f"bench-{count}")
                     await wait_for(
                         lambda: _is_zero(objects, namespace),
@@ -415,11 +417,23 @@ async def test_start_and_devices(
                         what="no Instances",
                         interval=0.2,
                     )
+                    gone.append(time.monotonic() - deleting)
+                    gone_cpu.append(process_figures(pids["agent"])["cpu_s"] - before)
+                cpu_limit = UPSTREAM_LIMITS["agent"][0]
                 print(
                     f"{count} debugEcho devices: Configuration applied -> the last of {count}"
                     f" Instances: median {statistics.median(took):.2f} s, max {max(took):.2f} s"
                     f" ({rounds} rounds); the agent's CPU meanwhile: median"
                     f" {statistics.median(cpu):.2f} s"
+                    f" (= {statistics.median(cpu) / cpu_limit:.0f} s under upstream's"
+                    f" {cpu_limit * 1000:.0f}m)"
+                )
+                print(
+                    f"  Configuration deleted -> no Instance left: median"
+                    f" {statistics.median(gone):.2f} s; the agent's CPU meanwhile: median"
+                    f" {statistics.median(gone_cpu):.2f} s"
+                    f" (= {statistics.median(gone_cpu) / cpu_limit:.0f} s under upstream's"
+                    f" {cpu_limit * 1000:.0f}m)"
                 )
                 for line in figures.values():
                     print(line)
