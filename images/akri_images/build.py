@@ -107,6 +107,9 @@ def runtime_config(spec: ImageSpec, *, version: str, rev: str) -> RuntimeConfig:
             ("PYTHONPATH", SITE_DIR),
             ("PYTHONUNBUFFERED", "1"),
             ("PYTHONDONTWRITEBYTECODE", "1"),
+            # gRPC core writes its INFO lines (a "Got goaway" when a peer stops) as plain text on
+            # stderr, outside the JSON log, and reads this only when grpc is imported.
+            ("GRPC_VERBOSITY", "ERROR"),
             ("LOG_FORMAT", "json"),
             ("LOG_OUTPUT", "stdout"),
         ),

@@ -200,6 +200,7 @@ def test_skopeo_reads_every_archive(built: tuple[str, dict[str, ImageArchive]]) 
         if not spec.native:
             assert config["Entrypoint"][:2] == ["python3", "-m"]
             assert f"PYTHONPATH={SITE_DIR}" in config["Env"]
+            assert "GRPC_VERBOSITY=ERROR" in config["Env"]  # no plain-text gRPC INFO lines
 
 
 def _layer_bytecode(layer: tarfile.TarFile) -> tuple[set[str], dict[str, int]]:
