@@ -118,7 +118,7 @@ async def slowloris(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) 
     for byte in OK * 100:  # one byte a second, each well within the call's timeout
         writer.write(bytes([byte]))
         await writer.drain()
-        await asyncio.sleep(1.0)
+        await asyncio.sleep(1.0)  # wait-ok: the hostile peer's own pace, the point of the test
 
 
 async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

@@ -232,19 +232,24 @@ async def test_a_property_with_value_and_value_from_is_refused(webhook: Webhook)
     assert "discoveryProperties[0]" in message
 
 
+def _bad_capacity_review(webhook: Webhook, name: str, *, uid: str, version: str) -> dict[str, Any]:
+    """An AdmissionReview creating a udev Configuration whose capacity is a string."""
+    obj = webhook.configuration("udev", name)
+    obj["spec"]["capacity"] = "two"
+    return {
+        "apiVersion": f"admission.k8s.io/{version}",
+        "kind": "AdmissionReview",
+        "request": {"uid": uid, "operation": "CREATE", "object": obj},
+    }
+
+
 async def test_the_https_endpoint_directly(webhook: Webhook) -> None:
     status, text = await webhook.post(
         {"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview"}
     )
     assert (status, text) == (400, "the AdmissionReview has no request\n")
 
-    obj = webhook.configuration("udev", "direct")
-    obj["spec"]["capacity"] = "two"
-    review = {
-        "apiVersion": "admission.k8s.io/v1beta1",
-        "kind": "AdmissionReview",
-        "request": {"uid": "d1b7", "operation": "CREATE", "object": obj},
-    }
+    review = _bad_capacity_review(webhook, "direct", uid="d1b7", version="v1beta1")
     status, text = await webhook.post(review)
     answer = json.loads(text)
     assert status == 200
@@ -266,13 +271,7 @@ async def test_the_https_endpoint_directly(webhook: Webhook) -> None:
 
 
 async def test_reviews_are_counted_on_metrics(webhook: Webhook) -> None:
-    obj = webhook.configuration("udev", "counted")
-    obj["spec"]["capacity"] = "two"
-    review = {
-        "apiVersion": "admission.k8s.io/v1",
-        "kind": "AdmissionReview",
-        "request": {"uid": "c1", "operation": "CREATE", "object": obj},
-    }
+    review = _bad_capacity_review(webhook, "counted", uid="c1", version="v1")
     assert (await webhook.post(review))[0] == 200
     response = await scrape(webhook.metrics_port, "/metrics")
     head, _, text = response.partition("\r\n\r\n")
