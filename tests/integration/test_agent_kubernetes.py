@@ -6,6 +6,7 @@ writes Configurations and reads Instances through the API server.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
 import uuid
@@ -33,6 +34,7 @@ from tests.support.kube import objects
 from tests.support.metrics import scrape
 from tests.support.pods import (
     create_pod,
+    kubelet_allocatable,
     node_resources,
     pod_body,
     pod_in_phase,
@@ -351,6 +353,10 @@ async def test_configuration_level_resource_and_a_kubelet_restart(
                 found.add((path.name, stat.st_ino, stat.st_ctime_ns))
         return found
 
+    async def kubelet_knows(name: str) -> bool:
+        known = await asyncio.to_thread(kubelet_allocatable, node.pod_resources_socket)
+        return bool(known.get(name))
+
     before = sockets()
     restart_node(testbed, node.name)
     restarted = time.monotonic()
@@ -358,6 +364,14 @@ async def test_configuration_level_resource_and_a_kubelet_restart(
         lambda: bool(sockets() - before),
         timeout=5,
         what="new plugin sockets after the kubelet restart",
+    )
+    # A socket is served before its plugin has registered and sent its devices; until then the
+    # new kubelet rejects a pod asking for the resource ("no healthy devices present").
+    await wait_for(
+        lambda: kubelet_knows(instance_resource),
+        timeout=15,
+        what=f"the restarted kubelet holding {instance_resource} healthy",
+        interval=0.2,
     )
     await create_pod(objects, pod_body("after", setup.namespace, instance_resource, node=node.name))
     await running_pod(objects, setup.namespace, "after")

@@ -25,6 +25,7 @@ from akri_testbed.cluster import Cluster, container_node, restart_node
 
 from tests.support.images import ImageRefs
 from tests.support.kubectl import Kubectl, pod, running, wait_until
+from tests.support.pods import kubelet_allocatable
 
 REPO = Path(__file__).resolve().parents[2]
 NODES = ("testbed-node-1", "testbed-node-2")
@@ -428,7 +429,15 @@ def test_a_kubelet_restart_keeps_containers_and_plugins_register_again(
     restart_node(container_testbed, NODES[0])
     new = kubelet_sock.stat()  # the new kubelet made a new registration socket
     assert (new.st_ino, new.st_ctime_ns) != (old.st_ino, old.st_ctime_ns)
-    # The plugin registers with the new kubelet: a second broker is admitted on the same device.
+    # The plugin registers with the new kubelet: a second broker is admitted on the same device
+    # once the kubelet holds it healthy again (a pod arriving before the plugin has registered
+    # and sent its devices is rejected by any kubelet: "no healthy devices present").
+    socket = container_node(container_testbed, NODES[0]).pod_resources_socket
+    wait_until(
+        lambda: bool(kubelet_allocatable(socket).get(resource)),
+        what=f"the restarted kubelet holding {resource} healthy",
+        timeout=30,
+    )
     kubectl.apply(_broker("broker-2", images.debug_echo_broker, resource, agent_namespace))
     running(kubectl, "broker-2", agent_namespace)
     after = containers()

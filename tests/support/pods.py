@@ -6,8 +6,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+import grpc
+
 from akri_common.k8s.errors import ApiError
 from akri_common.k8s.objects import NODE, POD, JsonObject, Objects
+from akri_proto.podresources.v1 import api_pb2, api_pb2_grpc
 from tests.support.processes import wait_for
 
 
@@ -86,3 +89,18 @@ async def node_resources(objects: Objects, node: str) -> tuple[dict[str, str], d
     obj = await objects.get(NODE, namespace=None, name=node)
     status = obj.get("status", {})
     return dict(status.get("capacity", {})), dict(status.get("allocatable", {}))
+
+
+def kubelet_allocatable(socket: Path) -> dict[str, set[str]]:
+    """The device ids by resource that the node's device manager holds healthy, as its
+    pod-resources API (v1 GetAllocatableResources) reports them: what a pod can be admitted with
+    now, unlike the Node's allocatable, which the kubelet publishes some time later. Blocking (a
+    plain gRPC channel, so it serves sync tests too); async tests call it in a thread."""
+    with grpc.insecure_channel(f"unix://{socket}") as channel:
+        response = api_pb2_grpc.PodResourcesListerStub(channel).GetAllocatableResources(
+            api_pb2.AllocatableResourcesRequest(), timeout=5
+        )
+    found: dict[str, set[str]] = {}
+    for devices in response.devices:
+        found.setdefault(devices.resource_name, set()).update(devices.device_ids)
+    return found
